@@ -1,0 +1,222 @@
+//! Behaviour of unbounded channels (list flavor).
+
+mod common;
+
+use chan::{
+    unbounded, RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
+};
+use common::{assert_elapsed, far_future, ms, SLACK};
+use std::thread;
+use std::time::{Duration, Instant};
+
+#[test]
+fn fifo_across_many_blocks() {
+    let (s, r) = unbounded();
+    for i in 0..10_000 {
+        s.send(i).unwrap();
+    }
+    assert_eq!(r.len(), 10_000);
+    for i in 0..10_000 {
+        assert_eq!(r.try_recv(), Ok(i));
+    }
+    assert_eq!(r.try_recv(), Err(TryRecvError::Empty));
+}
+
+#[test]
+fn interleaved_send_recv() {
+    let (s, r) = unbounded();
+    let mut next_out = 0;
+    let mut next_in = 0;
+    for round in 0..2000 {
+        for _ in 0..(round % 70) {
+            s.send(next_in).unwrap();
+            next_in += 1;
+        }
+        for _ in 0..(round % 50) {
+            match r.try_recv() {
+                Ok(v) => {
+                    assert_eq!(v, next_out);
+                    next_out += 1;
+                }
+                Err(TryRecvError::Empty) => assert_eq!(next_out, next_in),
+                Err(e) => panic!("unexpected {e:?}"),
+            }
+        }
+        assert_eq!(r.len(), next_in - next_out);
+    }
+}
+
+#[test]
+fn never_full_capacity_none() {
+    let (s, r) = unbounded::<u8>();
+    assert_eq!(s.capacity(), None);
+    assert_eq!(r.capacity(), None);
+    assert!(s.is_empty() && r.is_empty());
+    assert!(!s.is_full() && !r.is_full());
+    for i in 0..100 {
+        s.try_send(i).unwrap();
+        assert!(!s.is_full());
+        assert_eq!(s.len(), i as usize + 1);
+    }
+    assert!(!r.is_empty());
+    assert_eq!(r.len(), 100);
+    r.try_iter().take(40).count();
+    assert_eq!(r.len(), 60);
+}
+
+#[test]
+fn send_never_blocks() {
+    let (s, r) = unbounded();
+    let start = Instant::now();
+    for i in 0..1000 {
+        s.send_timeout(i, Duration::ZERO).unwrap();
+        s.send_deadline(i, Instant::now() - ms(1)).unwrap();
+    }
+    assert!(start.elapsed() < SLACK);
+    assert_eq!(r.len(), 2000);
+}
+
+#[test]
+fn disconnect_by_sender_keeps_queued_messages() {
+    let (s, r) = unbounded();
+    for i in 0..100 {
+        s.send(i).unwrap();
+    }
+    drop(s);
+    assert_eq!(r.iter().collect::<Vec<_>>(), (0..100).collect::<Vec<_>>());
+    assert_eq!(r.try_recv(), Err(TryRecvError::Disconnected));
+    assert_eq!(r.recv(), Err(RecvError));
+    assert_eq!(r.recv_timeout(ms(10)), Err(RecvTimeoutError::Disconnected));
+    assert_eq!(
+        r.recv_deadline(Instant::now() + ms(10)),
+        Err(RecvTimeoutError::Disconnected)
+    );
+}
+
+#[test]
+fn disconnect_by_receiver_returns_messages() {
+    let (s, r) = unbounded();
+    s.send(0).unwrap();
+    drop(r);
+    assert_eq!(s.send(1), Err(SendError(1)));
+    assert_eq!(s.try_send(2), Err(TrySendError::Disconnected(2)));
+    assert_eq!(
+        s.send_timeout(3, ms(10)),
+        Err(SendTimeoutError::Disconnected(3))
+    );
+    assert_eq!(
+        s.send_deadline(4, Instant::now()),
+        Err(SendTimeoutError::Disconnected(4))
+    );
+}
+
+#[test]
+fn recv_timeout_and_deadline() {
+    let (s, r) = unbounded::<i32>();
+    let start = Instant::now();
+    assert_eq!(r.recv_timeout(ms(100)), Err(RecvTimeoutError::Timeout));
+    assert_elapsed(start, ms(100));
+    let start = Instant::now();
+    assert_eq!(
+        r.recv_deadline(start + ms(100)),
+        Err(RecvTimeoutError::Timeout)
+    );
+    assert_elapsed(start, ms(100));
+
+    s.send(1).unwrap();
+    s.send(2).unwrap();
+    assert_eq!(r.recv_timeout(Duration::ZERO), Ok(1));
+    assert_eq!(r.recv_deadline(Instant::now() - ms(100)), Ok(2));
+    assert_eq!(
+        r.recv_timeout(Duration::ZERO),
+        Err(RecvTimeoutError::Timeout)
+    );
+}
+
+#[test]
+fn huge_timeouts_do_not_panic() {
+    let (s, r) = unbounded();
+    let t = thread::spawn(move || {
+        thread::sleep(ms(50));
+        s.send(1).unwrap();
+        thread::sleep(ms(50));
+        s.send(2).unwrap();
+        s.send_timeout(3, Duration::MAX).unwrap();
+        s.send_deadline(4, far_future()).unwrap();
+    });
+    assert_eq!(r.recv_timeout(Duration::MAX), Ok(1));
+    assert_eq!(r.recv_deadline(far_future()), Ok(2));
+    assert_eq!(r.recv_timeout(Duration::MAX), Ok(3));
+    assert_eq!(r.recv_timeout(Duration::MAX), Ok(4));
+    t.join().unwrap();
+    assert_eq!(
+        r.recv_timeout(Duration::MAX),
+        Err(RecvTimeoutError::Disconnected)
+    );
+}
+
+#[test]
+fn blocked_receivers_woken_by_send_and_disconnect() {
+    let (s, r) = unbounded::<i32>();
+    let r2 = r.clone();
+    let t1 = thread::spawn(move || r.recv());
+    thread::sleep(ms(50));
+    s.send(5).unwrap();
+    assert_eq!(t1.join().unwrap(), Ok(5));
+
+    let r3 = r2.clone();
+    let t2 = thread::spawn(move || r2.recv());
+    let t3 = thread::spawn(move || r3.recv_timeout(Duration::from_secs(10)));
+    thread::sleep(ms(50));
+    let start = Instant::now();
+    drop(s);
+    assert_eq!(t2.join().unwrap(), Err(RecvError));
+    assert_eq!(t3.join().unwrap(), Err(RecvTimeoutError::Disconnected));
+    assert!(start.elapsed() < SLACK);
+}
+
+#[test]
+fn fifo_per_sender_across_threads() {
+    let (s, r) = unbounded();
+    let producers: Vec<_> = (0..4u64)
+        .map(|p| {
+            let s = s.clone();
+            thread::spawn(move || {
+                for i in 0..5000u64 {
+                    s.send((p, i)).unwrap();
+                }
+            })
+        })
+        .collect();
+    drop(s);
+    let mut next = [0u64; 4];
+    for (p, i) in &r {
+        assert_eq!(next[p as usize], i, "producer {p} out of order");
+        next[p as usize] += 1;
+    }
+    assert_eq!(next, [5000; 4]);
+    for t in producers {
+        t.join().unwrap();
+    }
+}
+
+#[test]
+fn same_channel() {
+    let (s1, r1) = unbounded::<()>();
+    let (s2, r2) = unbounded::<()>();
+    assert!(s1.same_channel(&s1.clone()));
+    assert!(r1.same_channel(&r1.clone()));
+    assert!(!s1.same_channel(&s2));
+    assert!(!r2.same_channel(&r1));
+}
+
+#[test]
+fn zero_sized_messages() {
+    let (s, r) = unbounded();
+    for _ in 0..1000 {
+        s.send(()).unwrap();
+    }
+    assert_eq!(r.len(), 1000);
+    assert_eq!(r.try_iter().count(), 1000);
+    assert!(r.is_empty());
+}
