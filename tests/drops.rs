@@ -1,0 +1,329 @@
+//! Every message is dropped exactly once: no leaks, no double drops, also on
+//! disconnection, failed sends and concurrent teardown. Large messages do not
+//! overflow the stack.
+
+mod common;
+
+use chan::{bounded, unbounded, Receiver, SendTimeoutError, Sender, TrySendError};
+use common::{ms, with_big_stack, DropTracker, Tracked};
+use std::thread;
+use std::time::Duration;
+
+fn flavors() -> Vec<(&'static str, Sender<Tracked>, Receiver<Tracked>)> {
+    let (s1, r1) = bounded(1);
+    let (s2, r2) = bounded(7);
+    let (s3, r3) = bounded(100);
+    let (s4, r4) = unbounded();
+    vec![
+        ("bounded(1)", s1, r1),
+        ("bounded(7)", s2, r2),
+        ("bounded(100)", s3, r3),
+        ("unbounded", s4, r4),
+    ]
+}
+
+#[test]
+fn queued_messages_dropped_with_channel() {
+    for (name, s, r) in flavors() {
+        let t = DropTracker::new();
+        let cap = s.capacity().unwrap_or(500);
+        for i in 0..cap {
+            s.send(t.make(i)).unwrap();
+        }
+        assert_eq!(t.alive(), cap, "{name}");
+        // Receive a few, leaving the rest queued (full for bounded).
+        for _ in 0..cap / 2 {
+            drop(r.recv().unwrap());
+        }
+        assert_eq!(t.alive(), cap - cap / 2, "{name}");
+        drop(s);
+        drop(r);
+        assert_eq!(t.alive(), 0, "{name}: leaked messages");
+        t.assert_all_dropped_once();
+    }
+}
+
+#[test]
+fn dropped_full_with_receiver_first() {
+    for (name, s, r) in flavors() {
+        let t = DropTracker::new();
+        let cap = s.capacity().unwrap_or(100);
+        for i in 0..cap {
+            s.try_send(t.make(i)).unwrap();
+        }
+        let r2 = r.clone();
+        drop(r);
+        drop(r2);
+        // Sending now fails and hands the message back.
+        match s.try_send(t.make(cap)) {
+            Err(TrySendError::Disconnected(m)) => assert_eq!(m.id, cap),
+            other => panic!("{name}: unexpected {other:?}"),
+        }
+        drop(s);
+        assert_eq!(t.alive(), 0, "{name}");
+        t.assert_all_dropped_once();
+    }
+}
+
+#[test]
+fn unbounded_drops_queued_messages_when_last_receiver_goes() {
+    let t = DropTracker::new();
+    let (s, r) = unbounded();
+    for i in 0..100 {
+        s.send(t.make(i)).unwrap();
+    }
+    drop(r);
+    assert_eq!(
+        t.alive(),
+        0,
+        "queued messages kept after last receiver dropped"
+    );
+    drop(s);
+    t.assert_all_dropped_once();
+}
+
+#[test]
+fn list_partially_consumed_across_blocks() {
+    for consumed in [0, 1, 30, 31, 32, 62, 63, 500, 999, 1000] {
+        let t = DropTracker::new();
+        let (s, r) = unbounded();
+        for i in 0..1000 {
+            s.send(t.make(i)).unwrap();
+        }
+        for i in 0..consumed {
+            assert_eq!(r.recv().unwrap().id, i);
+        }
+        assert_eq!(t.alive(), 1000 - consumed);
+        drop((s, r));
+        assert_eq!(t.alive(), 0, "consumed {consumed}");
+        t.assert_all_dropped_once();
+    }
+}
+
+#[test]
+fn failed_sends_return_the_message() {
+    let t = DropTracker::new();
+    let (s, r) = bounded(1);
+    s.send(t.make(0)).unwrap();
+    let m = s.try_send(t.make(1)).unwrap_err().into_inner();
+    assert_eq!(m.id, 1);
+    match s.send_timeout(t.make(2), ms(10)) {
+        Err(SendTimeoutError::Timeout(m)) => assert_eq!(m.id, 2),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(
+        t.alive(),
+        2,
+        "only the queued and the returned message live"
+    );
+    drop(m);
+    drop(r);
+    let e = s.send(t.make(3)).unwrap_err();
+    assert_eq!(e.0.id, 3);
+    drop(e);
+    drop(s);
+    assert_eq!(t.alive(), 0);
+    t.assert_all_dropped_once();
+}
+
+#[test]
+fn zero_try_send_failure_returns_message() {
+    let t = DropTracker::new();
+    let (s, r) = bounded(0);
+    let m = s.try_send(t.make(0)).unwrap_err().into_inner();
+    assert_eq!(m.id, 0);
+    drop(r);
+    let m2 = s.send(t.make(1)).unwrap_err().into_inner();
+    assert_eq!(m2.id, 1);
+    assert_eq!(t.alive(), 2);
+    drop((m, m2, s));
+    t.assert_all_dropped_once();
+}
+
+#[test]
+fn blocked_senders_get_messages_back_on_disconnect() {
+    for cap in [0usize, 1, 3] {
+        let t = DropTracker::new();
+        let (s, r) = bounded(cap);
+        for i in 0..cap {
+            s.send(t.make(i)).unwrap();
+        }
+        let handles: Vec<_> = (0..4)
+            .map(|k| {
+                let s = s.clone();
+                let m = t.make(100 + k);
+                thread::spawn(move || match s.send(m) {
+                    Err(e) => e.into_inner().id,
+                    Ok(()) => panic!("send on a full channel succeeded"),
+                })
+            })
+            .collect();
+        thread::sleep(ms(50));
+        drop(r);
+        let mut ids: Vec<usize> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        ids.sort();
+        assert_eq!(ids, vec![100, 101, 102, 103], "cap {cap}");
+        drop(s);
+        assert_eq!(t.alive(), 0, "cap {cap}");
+        t.assert_all_dropped_once();
+    }
+}
+
+#[test]
+fn zero_blocked_sender_timeout_returns_message() {
+    let t = DropTracker::new();
+    let (s, _r) = bounded(0);
+    match s.send_timeout(t.make(5), ms(20)) {
+        Err(SendTimeoutError::Timeout(m)) => assert_eq!(m.id, 5),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(t.alive(), 0);
+    t.assert_all_dropped_once();
+}
+
+#[test]
+fn concurrent_teardown_with_messages_in_flight() {
+    const ROUNDS: usize = if cfg!(miri) { 5 } else { 200 };
+    for round in 0..ROUNDS {
+        let t = DropTracker::new();
+        let (s, r) = match round % 3 {
+            0 => bounded(0),
+            1 => bounded(4),
+            _ => unbounded(),
+        };
+        let mut threads = Vec::new();
+        for k in 0..2 {
+            let s = s.clone();
+            let t = t.clone();
+            threads.push(thread::spawn(move || {
+                for i in 0..20 {
+                    if s.send_timeout(t.make(k * 100 + i), ms(5)).is_err() {
+                        break;
+                    }
+                }
+            }));
+        }
+        for _ in 0..2 {
+            let r = r.clone();
+            threads.push(thread::spawn(move || {
+                for _ in 0..5 {
+                    if r.recv_timeout(ms(5)).is_err() {
+                        break;
+                    }
+                }
+            }));
+        }
+        drop(s);
+        drop(r);
+        for h in threads {
+            h.join().unwrap();
+        }
+        assert_eq!(t.alive(), 0, "round {round}");
+        t.assert_all_dropped_once();
+    }
+}
+
+#[test]
+fn messages_dropped_through_iterators() {
+    for (name, s, r) in flavors() {
+        let t = DropTracker::new();
+        let t2 = t.clone();
+        let h = thread::spawn(move || {
+            for i in 0..300 {
+                s.send(t2.make(i)).unwrap();
+            }
+        });
+        let ids: Vec<usize> = r.iter().map(|m| m.id).collect();
+        h.join().unwrap();
+        assert_eq!(ids, (0..300).collect::<Vec<_>>(), "{name}");
+        assert_eq!(t.alive(), 0, "{name}");
+        t.assert_all_dropped_once();
+    }
+}
+
+const BIG: usize = 1 << 20;
+
+/// Stack small enough that building a list block of 31 one-MiB messages on it
+/// would overflow, but large enough for a few copies of one message.
+const STACK: usize = 16 << 20;
+
+/// Debug builds keep a copy of the message in several nested frames on the
+/// blocking paths of bounded channels, so those get more room.
+const BIG_STACK: usize = 64 << 20;
+
+fn on_stack<F: FnOnce() + Send + 'static>(size: usize, f: F) {
+    thread::Builder::new()
+        .stack_size(size)
+        .spawn(f)
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+fn pass_three_big(s: Sender<[u8; BIG]>, r: Receiver<[u8; BIG]>, stack: usize) {
+    let h = thread::Builder::new()
+        .stack_size(stack)
+        .spawn(move || {
+            for i in 0..3u8 {
+                s.send([i; BIG]).unwrap();
+            }
+        })
+        .unwrap();
+    for i in 0..3u8 {
+        let m = r.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert!(m[0] == i && m[BIG - 1] == i);
+    }
+    h.join().unwrap();
+}
+
+#[test]
+fn large_unboxed_messages_unbounded() {
+    on_stack(STACK, || {
+        let (s, r) = unbounded::<[u8; BIG]>();
+        pass_three_big(s, r, STACK);
+    });
+}
+
+#[test]
+fn large_unboxed_messages_bounded() {
+    for cap in [0usize, 1, 2] {
+        on_stack(BIG_STACK, move || {
+            let (s, r) = bounded::<[u8; BIG]>(cap);
+            pass_three_big(s, r, BIG_STACK);
+        });
+    }
+}
+
+#[test]
+fn large_boxed_messages() {
+    for cap in [Some(0usize), Some(1), None] {
+        on_stack(STACK, move || {
+            let (s, r) = match cap {
+                Some(c) => bounded::<Box<[u8; BIG]>>(c),
+                None => unbounded(),
+            };
+            let h = thread::spawn(move || {
+                for i in 0..4u8 {
+                    let b: Box<[u8; BIG]> = vec![i; BIG].into_boxed_slice().try_into().unwrap();
+                    s.send(b).unwrap();
+                }
+            });
+            for i in 0..4u8 {
+                let m = r.recv().unwrap();
+                assert!(m[0] == i && m[BIG - 1] == i);
+            }
+            h.join().unwrap();
+        });
+    }
+}
+
+#[test]
+fn large_messages_dropped_in_channel() {
+    with_big_stack(|| {
+        let (s, r) = unbounded::<[u8; BIG]>();
+        s.send([1; BIG]).unwrap();
+        s.send([2; BIG]).unwrap();
+        drop(r);
+        drop(s);
+    });
+}
