@@ -1,0 +1,672 @@
+//! The array flavor: a bounded lock-free ring buffer (capacity >= 1).
+//!
+//! Algorithm: `head` and `tail` are 64-bit positions, each `lap * one_lap +
+//! index`, on separate cache lines; the tail's `disconnect_bit` (above every
+//! index) marks disconnection. Every slot carries a stamp: `position` when
+//! the slot is empty and may be written at `position`, `position + 1` when
+//! it holds the message written at `position`. A sender claims the slot at
+//! `tail` by a compare-and-swap of `tail` when the slot's stamp equals
+//! `tail`, writes the message, then publishes stamp `tail + 1`. A receiver
+//! claims the slot at `head` when its stamp equals `head + 1`, reads, then
+//! publishes stamp `head + one_lap` (empty for the next lap).
+//!
+//! Invariants: a slot is owned by exactly one thread between a successful
+//! claim and its stamp store; a stale thread's compare-and-swap fails because
+//! positions only grow (64 bits do not wrap in practice). The channel is full
+//! when `head + one_lap == tail`, empty when `head == tail` (ignoring the
+//! disconnect bit). Messages between head and tail are owned by the channel
+//! and dropped exactly once: by a receiver, by `disconnect_receivers`, or by
+//! `Drop`.
+
+use crate::context::{Context, Operation, Selected};
+use crate::err::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+use crate::select::{SelectHandle, Token};
+use crate::sync::{fence, AtomicU64, Backoff, Ordering, UnsafeCell};
+use crate::waiters::SyncWaiters;
+use crossbeam_utils::CachePadded;
+use std::mem::MaybeUninit;
+use std::ptr;
+use std::time::Instant;
+
+/// The array flavor's reservation: the claimed slot and the stamp to
+/// publish when the operation completes. A null slot means "disconnected".
+#[derive(Debug)]
+pub struct ArrayToken {
+    slot: *const u8,
+    stamp: u64,
+}
+
+impl Default for ArrayToken {
+    #[inline]
+    fn default() -> Self {
+        ArrayToken {
+            slot: ptr::null(),
+            stamp: 0,
+        }
+    }
+}
+
+struct Slot<T> {
+    stamp: AtomicU64,
+    msg: UnsafeCell<MaybeUninit<T>>,
+}
+
+/// A bounded channel.
+pub struct Channel<T> {
+    head: CachePadded<AtomicU64>,
+    tail: CachePadded<AtomicU64>,
+    buffer: Box<[Slot<T>]>,
+    cap: u64,
+    one_lap: u64,
+    disconnect_bit: u64,
+    senders: SyncWaiters,
+    receivers: SyncWaiters,
+}
+
+// SAFETY: a slot's message is accessed only by the one thread that claimed
+// the slot (see the header), so sharing the channel moves messages between
+// threads but never shares one: `T: Send` is enough.
+unsafe impl<T: Send> Send for Channel<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for Channel<T> {}
+
+impl<T> Channel<T> {
+    /// Creates a channel of capacity `cap >= 1`.
+    ///
+    /// Panics with "bounded channel capacity is too large" if `cap + 1`
+    /// cannot be rounded up to a power of two.
+    pub fn with_capacity(cap: usize) -> Self {
+        assert!(cap > 0, "capacity must be positive");
+        let disconnect_bit = cap
+            .checked_add(1)
+            .and_then(usize::checked_next_power_of_two)
+            .and_then(|bit| u64::try_from(bit).ok())
+            .filter(|bit| bit.checked_mul(4).is_some())
+            .expect("bounded channel capacity is too large");
+        let one_lap = disconnect_bit * 2;
+        let buffer = (0..cap as u64)
+            .map(|index| Slot {
+                stamp: AtomicU64::new(index),
+                msg: UnsafeCell::new(MaybeUninit::uninit()),
+            })
+            .collect();
+        Channel {
+            head: CachePadded::new(AtomicU64::new(0)),
+            tail: CachePadded::new(AtomicU64::new(0)),
+            buffer,
+            cap: cap as u64,
+            one_lap,
+            disconnect_bit,
+            senders: SyncWaiters::new(),
+            receivers: SyncWaiters::new(),
+        }
+    }
+
+    /// The position after `position`, skipping to the next lap at the end.
+    #[inline]
+    fn next_position(&self, position: u64) -> u64 {
+        let index = position & (self.disconnect_bit - 1);
+        if index + 1 < self.cap {
+            position + 1
+        } else {
+            (position & !(self.one_lap - 1)).wrapping_add(self.one_lap)
+        }
+    }
+
+    #[inline]
+    fn slot(&self, position: u64) -> &Slot<T> {
+        let index = (position & (self.disconnect_bit - 1)) as usize;
+        // SAFETY: every position's index is below `cap`, the buffer length.
+        unsafe { self.buffer.get_unchecked(index) }
+    }
+
+    /// Claims a slot to write into; false if the channel is full.
+    #[inline]
+    fn reserve_send(&self, token: &mut ArrayToken) -> bool {
+        let mut backoff = Backoff::new();
+        let mut tail = self.tail.load(Ordering::Relaxed);
+        loop {
+            if tail & self.disconnect_bit != 0 {
+                token.slot = ptr::null();
+                return true;
+            }
+            let slot = self.slot(tail);
+            let stamp = slot.stamp.load(Ordering::Acquire);
+            if stamp == tail {
+                let new_tail = self.next_position(tail);
+                match self.tail.compare_exchange_weak(
+                    tail,
+                    new_tail,
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        token.slot = slot as *const Slot<T> as *const u8;
+                        token.stamp = tail + 1;
+                        return true;
+                    }
+                    Err(current) => {
+                        tail = current;
+                        backoff.spin();
+                    }
+                }
+            } else if stamp.wrapping_add(self.one_lap) == tail + 1 {
+                // The slot still holds last lap's message: full, unless a
+                // receiver is about to free it.
+                fence(Ordering::SeqCst);
+                let head = self.head.load(Ordering::Relaxed);
+                if head.wrapping_add(self.one_lap) == tail {
+                    return false;
+                }
+                backoff.spin();
+                tail = self.tail.load(Ordering::Relaxed);
+            } else {
+                // Another sender claimed this slot and has not finished.
+                backoff.snooze();
+                tail = self.tail.load(Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Writes into a claimed slot.
+    ///
+    /// # Safety
+    /// `token` must come from a successful `reserve_send` on this channel.
+    #[inline]
+    unsafe fn write_reserved(&self, token: &mut ArrayToken, msg: T) -> Result<(), T> {
+        if token.slot.is_null() {
+            return Err(msg);
+        }
+        // SAFETY: the token's slot belongs to this channel's buffer and was
+        // claimed by us, so nobody else touches it until the stamp store.
+        let slot = unsafe { &*(token.slot as *const Slot<T>) };
+        slot.msg.with_mut(|cell| {
+            // SAFETY: claimed slot, see above; it is empty in this lap.
+            unsafe { cell.write(MaybeUninit::new(msg)) }
+        });
+        slot.stamp.store(token.stamp, Ordering::Release);
+        self.receivers.notify();
+        Ok(())
+    }
+
+    /// Claims a slot to read from; false if the channel is empty.
+    #[inline]
+    fn reserve_recv(&self, token: &mut ArrayToken) -> bool {
+        let mut backoff = Backoff::new();
+        let mut head = self.head.load(Ordering::Relaxed);
+        loop {
+            let slot = self.slot(head);
+            let stamp = slot.stamp.load(Ordering::Acquire);
+            if stamp == head + 1 {
+                let new_head = self.next_position(head);
+                match self.head.compare_exchange_weak(
+                    head,
+                    new_head,
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        token.slot = slot as *const Slot<T> as *const u8;
+                        token.stamp = head.wrapping_add(self.one_lap);
+                        return true;
+                    }
+                    Err(current) => {
+                        head = current;
+                        backoff.spin();
+                    }
+                }
+            } else if stamp == head {
+                // The slot is empty: the channel is empty unless a sender is
+                // about to fill it.
+                fence(Ordering::SeqCst);
+                let tail = self.tail.load(Ordering::Relaxed);
+                if tail & !self.disconnect_bit == head {
+                    if tail & self.disconnect_bit != 0 {
+                        token.slot = ptr::null();
+                        return true;
+                    }
+                    return false;
+                }
+                backoff.spin();
+                head = self.head.load(Ordering::Relaxed);
+            } else {
+                // A sender claimed the slot but has not finished writing.
+                backoff.snooze();
+                head = self.head.load(Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Reads from a claimed slot.
+    ///
+    /// # Safety
+    /// `token` must come from a successful `reserve_recv` on this channel.
+    #[inline]
+    unsafe fn read_reserved(&self, token: &mut ArrayToken) -> Result<T, ()> {
+        if token.slot.is_null() {
+            return Err(());
+        }
+        // SAFETY: the token's slot belongs to this channel's buffer and was
+        // claimed by us, so nobody else touches it until the stamp store.
+        let slot = unsafe { &*(token.slot as *const Slot<T>) };
+        // SAFETY: claimed slot whose stamp said it holds a message.
+        let msg = slot.msg.with(|cell| unsafe { cell.read().assume_init() });
+        slot.stamp.store(token.stamp, Ordering::Release);
+        self.senders.notify();
+        Ok(msg)
+    }
+
+    /// Reserves a send for the select engine.
+    #[inline]
+    pub fn start_send(&self, token: &mut Token) -> bool {
+        self.reserve_send(&mut token.array)
+    }
+
+    /// Completes a reserved send.
+    ///
+    /// # Safety
+    /// `token` must hold a reservation made by `start_send` on this channel.
+    #[inline]
+    pub unsafe fn write(&self, token: &mut Token, msg: T) -> Result<(), T> {
+        // SAFETY: forwarded caller contract.
+        unsafe { self.write_reserved(&mut token.array, msg) }
+    }
+
+    /// Reserves a receive for the select engine.
+    #[inline]
+    pub fn start_recv(&self, token: &mut Token) -> bool {
+        self.reserve_recv(&mut token.array)
+    }
+
+    /// Completes a reserved receive.
+    ///
+    /// # Safety
+    /// `token` must hold a reservation made by `start_recv` on this channel.
+    #[inline]
+    pub unsafe fn read(&self, token: &mut Token) -> Result<T, ()> {
+        // SAFETY: forwarded caller contract.
+        unsafe { self.read_reserved(&mut token.array) }
+    }
+
+    /// Sends without blocking.
+    #[inline]
+    pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
+        let mut token = ArrayToken::default();
+        if self.reserve_send(&mut token) {
+            // SAFETY: the token was just reserved on this channel.
+            unsafe { self.write_reserved(&mut token, msg) }.map_err(TrySendError::Disconnected)
+        } else {
+            Err(TrySendError::Full(msg))
+        }
+    }
+
+    /// Sends, blocking while the channel is full, until `deadline` if any.
+    pub fn send(&self, msg: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+        let mut token = ArrayToken::default();
+        loop {
+            let mut backoff = Backoff::new();
+            loop {
+                if self.reserve_send(&mut token) {
+                    // SAFETY: the token was just reserved on this channel.
+                    return unsafe { self.write_reserved(&mut token, msg) }
+                        .map_err(SendTimeoutError::Disconnected);
+                }
+                if backoff.is_completed() {
+                    break;
+                }
+                backoff.snooze();
+            }
+            if let Some(deadline) = deadline {
+                if Instant::now() >= deadline {
+                    return Err(SendTimeoutError::Timeout(msg));
+                }
+            }
+            Context::with(|cx| {
+                let oper = Operation::hook(&mut token);
+                self.senders.register(oper, cx);
+                if !self.is_full() || self.is_disconnected() {
+                    let _ = cx.try_select(Selected::Aborted);
+                }
+                match cx.wait_until(deadline) {
+                    Selected::Waiting => unreachable!("wait_until returned while waiting"),
+                    Selected::Aborted | Selected::Disconnected => {
+                        self.senders.unregister(oper);
+                    }
+                    Selected::Operation(_) => {}
+                }
+            });
+        }
+    }
+
+    /// Receives without blocking.
+    #[inline]
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        let mut token = ArrayToken::default();
+        if self.reserve_recv(&mut token) {
+            // SAFETY: the token was just reserved on this channel.
+            unsafe { self.read_reserved(&mut token) }.map_err(|()| TryRecvError::Disconnected)
+        } else {
+            Err(TryRecvError::Empty)
+        }
+    }
+
+    /// Receives, blocking while the channel is empty, until `deadline` if any.
+    pub fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        let mut token = ArrayToken::default();
+        loop {
+            let mut backoff = Backoff::new();
+            loop {
+                if self.reserve_recv(&mut token) {
+                    // SAFETY: the token was just reserved on this channel.
+                    return unsafe { self.read_reserved(&mut token) }
+                        .map_err(|()| RecvTimeoutError::Disconnected);
+                }
+                if backoff.is_completed() {
+                    break;
+                }
+                backoff.snooze();
+            }
+            if let Some(deadline) = deadline {
+                if Instant::now() >= deadline {
+                    return Err(RecvTimeoutError::Timeout);
+                }
+            }
+            Context::with(|cx| {
+                let oper = Operation::hook(&mut token);
+                self.receivers.register(oper, cx);
+                if !self.is_empty() || self.is_disconnected() {
+                    let _ = cx.try_select(Selected::Aborted);
+                }
+                match cx.wait_until(deadline) {
+                    Selected::Waiting => unreachable!("wait_until returned while waiting"),
+                    Selected::Aborted | Selected::Disconnected => {
+                        self.receivers.unregister(oper);
+                    }
+                    Selected::Operation(_) => {}
+                }
+            });
+        }
+    }
+
+    /// The number of messages in the channel.
+    pub fn len(&self) -> usize {
+        loop {
+            let tail = self.tail.load(Ordering::SeqCst);
+            let head = self.head.load(Ordering::SeqCst);
+            if self.tail.load(Ordering::SeqCst) == tail {
+                let head_index = head & (self.disconnect_bit - 1);
+                let tail_index = tail & (self.disconnect_bit - 1);
+                let len = if head_index < tail_index {
+                    tail_index - head_index
+                } else if head_index > tail_index {
+                    self.cap - head_index + tail_index
+                } else if tail & !self.disconnect_bit == head {
+                    0
+                } else {
+                    self.cap
+                };
+                return len as usize;
+            }
+        }
+    }
+
+    /// The capacity.
+    pub fn capacity(&self) -> Option<usize> {
+        Some(self.cap as usize)
+    }
+
+    /// True if there is no message.
+    pub fn is_empty(&self) -> bool {
+        let head = self.head.load(Ordering::SeqCst);
+        let tail = self.tail.load(Ordering::SeqCst);
+        tail & !self.disconnect_bit == head
+    }
+
+    /// True if there is no room.
+    pub fn is_full(&self) -> bool {
+        let tail = self.tail.load(Ordering::SeqCst);
+        let head = self.head.load(Ordering::SeqCst);
+        head.wrapping_add(self.one_lap) == tail & !self.disconnect_bit
+    }
+
+    /// True once either side has disconnected.
+    pub fn is_disconnected(&self) -> bool {
+        self.tail.load(Ordering::SeqCst) & self.disconnect_bit != 0
+    }
+
+    /// Marks the channel disconnected and wakes every waiter; true if this
+    /// call did it.
+    fn disconnect(&self) -> bool {
+        let tail = self.tail.fetch_or(self.disconnect_bit, Ordering::SeqCst);
+        if tail & self.disconnect_bit == 0 {
+            self.senders.disconnect();
+            self.receivers.disconnect();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Called when the last sender is gone.
+    pub fn disconnect_senders(&self) -> bool {
+        self.disconnect()
+    }
+
+    /// Called when the last receiver is gone: disconnects and drops every
+    /// message still inside, since nobody can receive it any more.
+    pub fn disconnect_receivers(&self) -> bool {
+        let disconnected = self.disconnect();
+        self.discard_all_messages();
+        disconnected
+    }
+
+    /// Drops every message between head and tail. Runs when no receiver is
+    /// left; senders that claimed a slot before the disconnect bit was set
+    /// finish their write first, so wait for them.
+    fn discard_all_messages(&self) {
+        let tail = self.tail.load(Ordering::SeqCst) & !self.disconnect_bit;
+        let mut head = self.head.load(Ordering::Acquire);
+        let mut backoff = Backoff::new();
+        while head != tail {
+            let slot = self.slot(head);
+            if slot.stamp.load(Ordering::Acquire) == head + 1 {
+                // SAFETY: the stamp says the slot holds a message, and no
+                // receiver is left to claim it.
+                drop(slot.msg.with(|cell| unsafe { cell.read().assume_init() }));
+                slot.stamp
+                    .store(head.wrapping_add(self.one_lap), Ordering::Release);
+                head = self.next_position(head);
+                self.head.store(head, Ordering::Release);
+            } else {
+                backoff.snooze();
+            }
+        }
+    }
+
+    /// A select handle for the receiving side.
+    pub fn receiver(&self) -> Receiver<'_, T> {
+        Receiver(self)
+    }
+
+    /// A select handle for the sending side.
+    pub fn sender(&self) -> Sender<'_, T> {
+        Sender(self)
+    }
+}
+
+impl<T> Drop for Channel<T> {
+    fn drop(&mut self) {
+        let head = self.head.load(Ordering::Relaxed);
+        let tail = self.tail.load(Ordering::Relaxed) & !self.disconnect_bit;
+        let mut position = head;
+        while position != tail {
+            let slot = self.slot(position);
+            // SAFETY: we own the channel; every slot between head and tail
+            // holds a fully written message (writers finished before the
+            // last handle went).
+            slot.msg
+                .with_mut(|cell| unsafe { (*cell).assume_init_drop() });
+            position = self.next_position(position);
+        }
+    }
+}
+
+/// The receiving side of an array channel, for the select engine.
+pub struct Receiver<'a, T>(&'a Channel<T>);
+
+/// The sending side of an array channel, for the select engine.
+pub struct Sender<'a, T>(&'a Channel<T>);
+
+impl<T> SelectHandle for Receiver<'_, T> {
+    fn try_select(&self, token: &mut Token) -> bool {
+        self.0.start_recv(token)
+    }
+    fn deadline(&self) -> Option<Instant> {
+        None
+    }
+    fn register(&self, oper: Operation, cx: &Context) -> bool {
+        self.0.receivers.register(oper, cx);
+        self.is_ready()
+    }
+    fn unregister(&self, oper: Operation) {
+        self.0.receivers.unregister(oper);
+    }
+    fn accept(&self, token: &mut Token, _cx: &Context) -> bool {
+        self.try_select(token)
+    }
+    fn is_ready(&self) -> bool {
+        !self.0.is_empty() || self.0.is_disconnected()
+    }
+    fn watch(&self, oper: Operation, cx: &Context) -> bool {
+        self.0.receivers.watch(oper, cx);
+        self.is_ready()
+    }
+    fn unwatch(&self, oper: Operation) {
+        self.0.receivers.unwatch(oper);
+    }
+}
+
+impl<T> SelectHandle for Sender<'_, T> {
+    fn try_select(&self, token: &mut Token) -> bool {
+        self.0.start_send(token)
+    }
+    fn deadline(&self) -> Option<Instant> {
+        None
+    }
+    fn register(&self, oper: Operation, cx: &Context) -> bool {
+        self.0.senders.register(oper, cx);
+        self.is_ready()
+    }
+    fn unregister(&self, oper: Operation) {
+        self.0.senders.unregister(oper);
+    }
+    fn accept(&self, token: &mut Token, _cx: &Context) -> bool {
+        self.try_select(token)
+    }
+    fn is_ready(&self) -> bool {
+        !self.0.is_full() || self.0.is_disconnected()
+    }
+    fn watch(&self, oper: Operation, cx: &Context) -> bool {
+        self.0.senders.watch(oper, cx);
+        self.is_ready()
+    }
+    fn unwatch(&self, oper: Operation) {
+        self.0.senders.unwatch(oper);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize as StdAtomicUsize;
+    use std::sync::Arc as StdArc;
+
+    struct DropCounter(StdArc<StdAtomicUsize>);
+    impl Drop for DropCounter {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn fills_and_wraps_around() {
+        let chan = Channel::with_capacity(3);
+        for round in 0..10 {
+            for i in 0..3 {
+                chan.try_send(round * 3 + i).unwrap();
+            }
+            assert!(chan.is_full());
+            assert_eq!(chan.len(), 3);
+            assert_eq!(chan.try_send(99), Err(TrySendError::Full(99)));
+            for i in 0..3 {
+                assert_eq!(chan.try_recv(), Ok(round * 3 + i));
+            }
+            assert!(chan.is_empty());
+            assert_eq!(chan.try_recv(), Err(TryRecvError::Empty));
+        }
+    }
+
+    #[test]
+    fn disconnect_drains_then_fails() {
+        let chan = Channel::with_capacity(2);
+        chan.try_send(1).unwrap();
+        assert!(chan.disconnect_senders());
+        assert!(!chan.disconnect_senders());
+        assert_eq!(chan.try_recv(), Ok(1));
+        assert_eq!(chan.try_recv(), Err(TryRecvError::Disconnected));
+        assert_eq!(chan.try_send(2), Err(TrySendError::Disconnected(2)));
+    }
+
+    #[test]
+    fn messages_dropped_once_by_drop_and_by_receiver_disconnect() {
+        let drops = StdArc::new(StdAtomicUsize::new(0));
+        let chan = Channel::with_capacity(4);
+        for _ in 0..3 {
+            chan.try_send(DropCounter(drops.clone())).ok().unwrap();
+        }
+        drop(chan.try_recv().ok().unwrap());
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+        drop(chan);
+        assert_eq!(drops.load(Ordering::SeqCst), 3);
+
+        let chan = Channel::with_capacity(2);
+        chan.try_send(DropCounter(drops.clone())).ok().unwrap();
+        chan.try_send(DropCounter(drops.clone())).ok().unwrap();
+        chan.disconnect_receivers();
+        assert_eq!(drops.load(Ordering::SeqCst), 5);
+        drop(chan);
+        assert_eq!(drops.load(Ordering::SeqCst), 5);
+    }
+
+    #[test]
+    fn blocked_sender_and_receiver_are_woken() {
+        let chan = StdArc::new(Channel::with_capacity(1));
+        let count = if cfg!(miri) { 50 } else { 20_000 };
+        let producer = {
+            let chan = chan.clone();
+            std::thread::spawn(move || {
+                for i in 0..count {
+                    chan.send(i, None).unwrap();
+                }
+            })
+        };
+        for i in 0..count {
+            assert_eq!(chan.recv(None), Ok(i));
+        }
+        producer.join().unwrap();
+    }
+
+    #[test]
+    fn capacity_too_large_panics() {
+        let result = std::panic::catch_unwind(|| Channel::<u8>::with_capacity(usize::MAX));
+        let err = result.err().unwrap();
+        let message = err
+            .downcast_ref::<&str>()
+            .map(|text| text.to_string())
+            .or_else(|| err.downcast_ref::<String>().cloned());
+        assert_eq!(
+            message.as_deref(),
+            Some("bounded channel capacity is too large")
+        );
+    }
+}

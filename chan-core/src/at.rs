@@ -1,0 +1,146 @@
+//! The `at` flavor behind `after(duration)` and `at(instant)`: a channel that
+//! delivers one message, the scheduled `Instant`, once that instant passes.
+//!
+//! Invariants: `received` goes from false to true exactly once, by the one
+//! receiver whose swap wins, which is the only one to get the message. The
+//! channel is never disconnected. Readiness comes from time, not from a
+//! partner, so the select engine learns when to wake through `deadline`.
+
+use crate::context::{Context, Operation};
+use crate::err::{RecvTimeoutError, TryRecvError};
+use crate::select::{SelectHandle, Token};
+use crate::sync::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// A one-shot timer channel delivering messages of type `T`.
+pub struct Channel<T> {
+    delivery_time: Instant,
+    received: AtomicBool,
+    /// Makes the message from the instant; the identity for `Instant`.
+    make_message: fn(Instant) -> T,
+}
+
+impl<T> Channel<T> {
+    /// A channel that delivers `make_message(when)` at `when`.
+    pub fn new(when: Instant, make_message: fn(Instant) -> T) -> Self {
+        Channel {
+            delivery_time: when,
+            received: AtomicBool::new(false),
+            make_message,
+        }
+    }
+
+    /// Takes the message if it is due and nobody took it yet.
+    #[inline]
+    fn take_due(&self) -> Option<Instant> {
+        if self.received.load(Ordering::Relaxed) || Instant::now() < self.delivery_time {
+            return None;
+        }
+        if self.received.swap(true, Ordering::SeqCst) {
+            None
+        } else {
+            Some(self.delivery_time)
+        }
+    }
+
+    /// Receives without blocking.
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        self.take_due()
+            .map(self.make_message)
+            .ok_or(TryRecvError::Empty)
+    }
+
+    /// Receives, blocking until the message is due or `deadline` passes.
+    pub fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        if !self.received.load(Ordering::Relaxed) {
+            loop {
+                let now = Instant::now();
+                if now >= self.delivery_time {
+                    break;
+                }
+                if let Some(deadline) = deadline {
+                    if now >= deadline {
+                        return Err(RecvTimeoutError::Timeout);
+                    }
+                    std::thread::sleep(self.delivery_time.min(deadline) - now);
+                } else {
+                    std::thread::sleep(self.delivery_time - now);
+                }
+            }
+            if let Some(when) = self.take_due() {
+                return Ok((self.make_message)(when));
+            }
+        }
+        sleep_until(deadline);
+        Err(RecvTimeoutError::Timeout)
+    }
+
+    /// Completes a reservation made by `try_select`.
+    pub fn read(&self, token: &mut Token) -> Result<T, ()> {
+        token.at.take().map(self.make_message).ok_or(())
+    }
+
+    /// True if the message was taken or is not due yet.
+    pub fn is_empty(&self) -> bool {
+        self.received.load(Ordering::SeqCst) || Instant::now() < self.delivery_time
+    }
+
+    /// True if the message is due and waiting.
+    pub fn is_full(&self) -> bool {
+        !self.is_empty()
+    }
+
+    /// 1 while the due message waits, else 0.
+    pub fn len(&self) -> usize {
+        usize::from(!self.is_empty())
+    }
+
+    /// Always `Some(1)`.
+    pub fn capacity(&self) -> Option<usize> {
+        Some(1)
+    }
+}
+
+/// Sleeps until `deadline`, or forever if there is none.
+pub(crate) fn sleep_until(deadline: Option<Instant>) {
+    loop {
+        match deadline {
+            None => std::thread::sleep(Duration::from_secs(1000)),
+            Some(deadline) => {
+                let now = Instant::now();
+                if now >= deadline {
+                    return;
+                }
+                std::thread::sleep(deadline - now);
+            }
+        }
+    }
+}
+
+impl<T> SelectHandle for Channel<T> {
+    fn try_select(&self, token: &mut Token) -> bool {
+        token.at = self.take_due();
+        token.at.is_some()
+    }
+    fn deadline(&self) -> Option<Instant> {
+        if self.received.load(Ordering::Relaxed) {
+            None
+        } else {
+            Some(self.delivery_time)
+        }
+    }
+    fn register(&self, _oper: Operation, _cx: &Context) -> bool {
+        self.is_ready()
+    }
+    fn unregister(&self, _oper: Operation) {}
+    fn accept(&self, token: &mut Token, _cx: &Context) -> bool {
+        self.try_select(token)
+    }
+    fn is_ready(&self) -> bool {
+        !self.is_empty()
+    }
+    fn watch(&self, _oper: Operation, _cx: &Context) -> bool {
+        self.is_ready()
+    }
+    fn unwatch(&self, _oper: Operation) {}
+}

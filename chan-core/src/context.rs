@@ -1,0 +1,351 @@
+//! The blocking context: what a waiting thread (or, later, an async task)
+//! leaves behind in a channel's wait queue.
+//!
+//! Protocol: a waiter owns one state word, `selection`, that starts as
+//! `Waiting`. Whoever wants to complete the waiter's operation (a partner
+//! thread, a disconnect, or the waiter itself on timeout) must first win a
+//! single compare-and-swap from `Waiting` to its own value; exactly one side
+//! wins. The waiter registers in the queues, re-checks readiness, and only
+//! then blocks, so a wake-up cannot be lost: either the re-check sees the
+//! partner's work, or the partner sees the registration.
+//!
+//! Waking goes through [`Context::unpark`], the one place that knows whether
+//! the waiter is a parked thread or a task `Waker`, so every channel flavor
+//! and the select engine are ready for async waiters.
+
+use crate::sync::{current_thread_id, park, park_timeout, Arc, AtomicPtr, AtomicUsize, Ordering};
+use std::ptr;
+use std::task::Waker;
+use std::time::Instant;
+
+/// Identifies one operation of one waiter (one arm of a select).
+///
+/// It is the address of a value the waiter keeps alive on its stack while it
+/// is registered, so two live operations never share an identifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Operation(usize);
+
+impl Operation {
+    /// Creates an identifier from the address of a value the caller keeps
+    /// alive (and does not move) for as long as the operation is registered.
+    #[inline]
+    pub fn hook<T>(value: &mut T) -> Operation {
+        let address = value as *mut T as usize;
+        // The three smallest values encode the other `Selected` states; no
+        // real object lives at those addresses.
+        assert!(address > 2, "operation hook at an impossible address");
+        Operation(address)
+    }
+}
+
+/// What a waiter's state word says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selected {
+    /// Still waiting.
+    Waiting,
+    /// The wait was abandoned (timeout) by the waiter itself.
+    Aborted,
+    /// A channel the waiter was registered with got disconnected.
+    Disconnected,
+    /// This operation was completed (or made ready) by a partner.
+    Operation(Operation),
+}
+
+impl From<usize> for Selected {
+    #[inline]
+    fn from(value: usize) -> Selected {
+        match value {
+            0 => Selected::Waiting,
+            1 => Selected::Aborted,
+            2 => Selected::Disconnected,
+            address => Selected::Operation(Operation(address)),
+        }
+    }
+}
+
+impl From<Selected> for usize {
+    #[inline]
+    fn from(selected: Selected) -> usize {
+        match selected {
+            Selected::Waiting => 0,
+            Selected::Aborted => 1,
+            Selected::Disconnected => 2,
+            Selected::Operation(Operation(address)) => address,
+        }
+    }
+}
+
+/// How a waiter is woken.
+#[derive(Debug)]
+enum WakeTarget {
+    /// A parked thread.
+    Thread(crate::sync::Thread),
+    /// An async task.
+    Task(Waker),
+}
+
+#[derive(Debug)]
+struct ContextInner {
+    /// The `Selected` state word, as a `usize`.
+    selection: AtomicUsize,
+    /// A pointer handed from the selecting partner to the waiter (the zero
+    /// flavor uses it to pass the address of a message).
+    packet: AtomicPtr<()>,
+    /// Who to wake.
+    target: WakeTarget,
+    /// The thread (or task) that owns this context, to stop one select from
+    /// pairing a send with its own receive.
+    owner_id: usize,
+}
+
+/// A waiter's shared state; cloning shares it.
+#[derive(Debug, Clone)]
+pub struct Context {
+    inner: Arc<ContextInner>,
+}
+
+impl Context {
+    /// Runs `f` with a fresh context for the current thread.
+    ///
+    /// Threads keep one cached context and reuse it, so that blocking does
+    /// not allocate.
+    #[inline]
+    pub fn with<F, R>(f: F) -> R
+    where
+        F: FnOnce(&Context) -> R,
+    {
+        #[cfg(not(loom))]
+        {
+            std::thread_local! {
+                static CACHED: std::cell::Cell<Option<Context>> = const { std::cell::Cell::new(None) };
+            }
+            let mut f = Some(f);
+            let mut run = |cx: &Context| {
+                cx.reset();
+                let f = f.take().expect("context closure runs once");
+                f(cx)
+            };
+            let result = CACHED.try_with(|cell| match cell.take() {
+                // Nobody else holds the cached context: reuse it.
+                Some(cx) if Arc::strong_count(&cx.inner) == 1 => {
+                    let result = run(&cx);
+                    cell.set(Some(cx));
+                    result
+                }
+                _ => {
+                    let cx = Context::for_current_thread();
+                    let result = run(&cx);
+                    cell.set(Some(cx));
+                    result
+                }
+            });
+            match result {
+                Ok(result) => result,
+                // Thread-local storage is being torn down: use a one-off context.
+                Err(_) => run(&Context::for_current_thread()),
+            }
+        }
+        #[cfg(loom)]
+        {
+            f(&Context::for_current_thread())
+        }
+    }
+
+    /// Creates a context that parks and unparks the current thread.
+    pub fn for_current_thread() -> Context {
+        Context::new(
+            WakeTarget::Thread(crate::sync::current()),
+            current_thread_id(),
+        )
+    }
+
+    /// Creates a context for an async task: a successful selection wakes
+    /// `waker` instead of unparking a thread. `owner_id` must be unique among
+    /// live waiters (a task's address, say).
+    pub fn for_task(waker: Waker, owner_id: usize) -> Context {
+        Context::new(WakeTarget::Task(waker), owner_id)
+    }
+
+    fn new(target: WakeTarget, owner_id: usize) -> Context {
+        Context {
+            inner: Arc::new(ContextInner {
+                selection: AtomicUsize::new(0),
+                packet: AtomicPtr::new(ptr::null_mut()),
+                target,
+                owner_id,
+            }),
+        }
+    }
+
+    #[inline]
+    fn reset(&self) {
+        self.inner.selection.store(0, Ordering::Release);
+        self.inner.packet.store(ptr::null_mut(), Ordering::Release);
+    }
+
+    /// Tries to move the state from `Waiting` to `selected`; on failure,
+    /// returns what another party selected first.
+    #[inline]
+    pub fn try_select(&self, selected: Selected) -> Result<(), Selected> {
+        self.inner
+            .selection
+            .compare_exchange(0, selected.into(), Ordering::AcqRel, Ordering::Acquire)
+            .map(|_| ())
+            .map_err(Selected::from)
+    }
+
+    /// The current state.
+    #[inline]
+    pub fn selected(&self) -> Selected {
+        Selected::from(self.inner.selection.load(Ordering::Acquire))
+    }
+
+    /// Publishes a packet pointer to the waiter.
+    #[inline]
+    pub fn store_packet(&self, packet: *mut ()) {
+        if !packet.is_null() {
+            self.inner.packet.store(packet, Ordering::Release);
+        }
+    }
+
+    /// Waits (spinning briefly, then yielding) until a packet is published.
+    #[inline]
+    pub fn wait_packet(&self) -> *mut () {
+        let mut backoff = crate::sync::Backoff::new();
+        loop {
+            let packet = self.inner.packet.load(Ordering::Acquire);
+            if !packet.is_null() {
+                return packet;
+            }
+            backoff.snooze();
+        }
+    }
+
+    /// The identifier of the thread or task that owns this context.
+    #[inline]
+    pub fn owner_id(&self) -> usize {
+        self.inner.owner_id
+    }
+
+    /// Blocks the current thread until the state leaves `Waiting` or the
+    /// deadline passes; on timeout the wait is aborted (unless a partner won
+    /// the race, whose selection is then returned).
+    ///
+    /// Spins very briefly first: a partner that is already running often
+    /// completes within a microsecond, and a park/unpark pair costs several.
+    pub fn wait_until(&self, deadline: Option<Instant>) -> Selected {
+        let mut backoff = crate::sync::Backoff::new();
+        while !backoff.is_completed() {
+            let selected = self.selected();
+            if selected != Selected::Waiting {
+                return selected;
+            }
+            backoff.spin();
+        }
+        loop {
+            let selected = self.selected();
+            if selected != Selected::Waiting {
+                return selected;
+            }
+            match deadline {
+                None => park(),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return match self.try_select(Selected::Aborted) {
+                            Ok(()) => Selected::Aborted,
+                            Err(selected) => selected,
+                        };
+                    }
+                    park_timeout(deadline - now);
+                }
+            }
+        }
+    }
+
+    /// Wakes the waiter: unparks its thread or wakes its task.
+    #[inline]
+    pub fn unpark(&self) {
+        match &self.inner.target {
+            WakeTarget::Thread(thread) => thread.unpark(),
+            WakeTarget::Task(waker) => waker.wake_by_ref(),
+        }
+    }
+
+    /// True if both handles share one context.
+    #[inline]
+    pub fn same_as(&self, other: &Context) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize as StdAtomicUsize;
+    use std::task::Wake;
+
+    struct CountingWaker(StdAtomicUsize);
+    impl Wake for CountingWaker {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+        fn wake_by_ref(self: &std::sync::Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn selection_is_won_once() {
+        let cx = Context::for_current_thread();
+        assert_eq!(cx.selected(), Selected::Waiting);
+        assert_eq!(cx.try_select(Selected::Disconnected), Ok(()));
+        assert_eq!(
+            cx.try_select(Selected::Aborted),
+            Err(Selected::Disconnected)
+        );
+        assert_eq!(cx.selected(), Selected::Disconnected);
+    }
+
+    #[test]
+    fn task_context_wakes_its_waker() {
+        let counter = std::sync::Arc::new(CountingWaker(StdAtomicUsize::new(0)));
+        let cx = Context::for_task(Waker::from(counter.clone()), 42);
+        assert_eq!(cx.owner_id(), 42);
+        cx.unpark();
+        cx.unpark();
+        assert_eq!(counter.0.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn timed_wait_aborts_after_deadline() {
+        Context::with(|cx| {
+            let start = Instant::now();
+            let deadline = start + std::time::Duration::from_millis(20);
+            assert_eq!(cx.wait_until(Some(deadline)), Selected::Aborted);
+            assert!(start.elapsed() >= std::time::Duration::from_millis(20));
+        });
+    }
+
+    #[test]
+    fn wait_returns_partner_selection() {
+        let mut slot = 0u8;
+        let oper = Operation::hook(&mut slot);
+        Context::with(|cx| {
+            let partner = cx.clone();
+            let handle = std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                partner.try_select(Selected::Operation(oper)).unwrap();
+                partner.unpark();
+            });
+            assert_eq!(cx.wait_until(None), Selected::Operation(oper));
+            handle.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn cached_context_is_fresh_each_time() {
+        Context::with(|cx| cx.try_select(Selected::Aborted).unwrap());
+        Context::with(|cx| assert_eq!(cx.selected(), Selected::Waiting));
+    }
+}

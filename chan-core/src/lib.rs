@@ -1,0 +1,42 @@
+//! The channels of [chan](https://docs.rs/chan): every flavor, the `Sender`
+//! and `Receiver` handles, and the error types. Use the `chan` facade crate,
+//! which adds `Select` and the `select!` macros.
+//!
+//! ```
+//! let (s, r) = chan_core::bounded(2);
+//! s.send("hello").unwrap();
+//! assert_eq!(r.recv(), Ok("hello"));
+//! ```
+#![deny(missing_docs)]
+#![warn(unsafe_op_in_unsafe_fn)]
+
+mod array;
+mod at;
+mod channel;
+mod context;
+mod counter;
+mod err;
+mod list;
+mod never;
+mod select;
+#[doc(hidden)]
+pub mod sync;
+mod tick;
+mod waiters;
+mod zero;
+
+pub use channel::{after, at, bounded, never, tick, unbounded};
+pub use channel::{IntoIter, Iter, Receiver, Sender, TryIter};
+pub use err::{
+    ReadyTimeoutError, RecvError, RecvTimeoutError, SelectTimeoutError, SendError,
+    SendTimeoutError, TryReadyError, TryRecvError, TrySelectError, TrySendError,
+};
+
+/// The interface between the channels and the select engine (`chan-select`).
+/// Not part of the public API: it may change in any release.
+#[doc(hidden)]
+pub mod internal {
+    pub use crate::channel::{read, receiver_channel_id, sender_channel_id, write};
+    pub use crate::context::{Context, Operation, Selected};
+    pub use crate::select::{SelectHandle, Token};
+}

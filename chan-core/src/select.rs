@@ -1,0 +1,86 @@
+//! The internal interface between the channel flavors and the select engine.
+//!
+//! Every operation is done in two phases. `try_select` (or `accept`, after a
+//! partner selected a blocked waiter) *reserves* the operation: a slot in a
+//! buffer or a blocked partner, recorded in the per-operation [`Token`]. The
+//! engine then *completes* it with `Sender::write` / `Receiver::read` on the
+//! handle whose token it is. The plain `send`/`recv` paths use the same
+//! flavor functions, so select and non-select code share one protocol.
+
+use crate::context::{Context, Operation};
+use std::time::Instant;
+
+/// The reservation made by a successful `try_select`/`accept`; one field per
+/// flavor, only the one of the reserving flavor is meaningful.
+#[derive(Debug, Default)]
+pub struct Token {
+    /// Array flavor: the reserved slot and its stamp.
+    pub array: crate::array::ArrayToken,
+    /// List flavor: the reserved block and offset.
+    pub list: crate::list::ListToken,
+    /// Zero flavor: the packet of the partner.
+    pub zero: crate::zero::ZeroToken,
+    /// `at` timer: the instant delivered, `None` if it was already taken.
+    pub at: Option<Instant>,
+    /// `tick` timer: the instant delivered.
+    pub tick: Option<Instant>,
+}
+
+/// One side of a channel, as the select engine sees it.
+pub trait SelectHandle {
+    /// Tries to reserve the operation without blocking. On success the
+    /// reservation is recorded in `token` and must then be completed.
+    fn try_select(&self, token: &mut Token) -> bool;
+
+    /// The instant at which the operation becomes ready by itself, if any
+    /// (timer channels).
+    fn deadline(&self) -> Option<Instant>;
+
+    /// Registers a blocked operation; returns true if the operation may
+    /// already be ready (the caller then aborts its wait and retries).
+    fn register(&self, oper: Operation, cx: &Context) -> bool;
+
+    /// Removes a blocked operation's registration.
+    fn unregister(&self, oper: Operation);
+
+    /// After a partner selected this waiter's operation, takes over the
+    /// reservation into `token`; returns false if it cannot be completed.
+    fn accept(&self, token: &mut Token, cx: &Context) -> bool;
+
+    /// True if the operation would not block right now.
+    fn is_ready(&self) -> bool;
+
+    /// Registers interest in readiness without an operation; returns true
+    /// if the operation may already be ready.
+    fn watch(&self, oper: Operation, cx: &Context) -> bool;
+
+    /// Removes a readiness registration.
+    fn unwatch(&self, oper: Operation);
+}
+
+impl<T: SelectHandle + ?Sized> SelectHandle for &T {
+    fn try_select(&self, token: &mut Token) -> bool {
+        (**self).try_select(token)
+    }
+    fn deadline(&self) -> Option<Instant> {
+        (**self).deadline()
+    }
+    fn register(&self, oper: Operation, cx: &Context) -> bool {
+        (**self).register(oper, cx)
+    }
+    fn unregister(&self, oper: Operation) {
+        (**self).unregister(oper)
+    }
+    fn accept(&self, token: &mut Token, cx: &Context) -> bool {
+        (**self).accept(token, cx)
+    }
+    fn is_ready(&self) -> bool {
+        (**self).is_ready()
+    }
+    fn watch(&self, oper: Operation, cx: &Context) -> bool {
+        (**self).watch(oper, cx)
+    }
+    fn unwatch(&self, oper: Operation) {
+        (**self).unwatch(oper)
+    }
+}

@@ -1,0 +1,168 @@
+//! The one place where chan gets its atomics, cells, locks and thread parking.
+//!
+//! Built normally, these are the standard library's (and parking_lot's mutex);
+//! built with `--cfg loom`, they are loom's, so that the model checker sees
+//! every synchronising operation the channels perform. Nothing else in chan
+//! may use `std::sync::atomic`, `std::cell::UnsafeCell` or `std::thread`
+//! parking directly.
+
+#[cfg(not(loom))]
+pub use core::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+#[cfg(loom)]
+pub use loom::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+
+#[cfg(loom)]
+pub use loom::sync::Arc;
+#[cfg(not(loom))]
+pub use std::sync::Arc;
+
+#[cfg(loom)]
+pub use loom::thread::{current, park, yield_now, Thread};
+#[cfg(not(loom))]
+pub use std::thread::{current, park, yield_now, Thread};
+
+/// Parks the current thread for at most `timeout`.
+///
+/// Loom has no notion of time: there a timed park is a yield, and callers
+/// re-check their deadline in a loop.
+#[cfg(not(loom))]
+pub fn park_timeout(timeout: std::time::Duration) {
+    std::thread::park_timeout(timeout)
+}
+#[cfg(loom)]
+pub fn park_timeout(_timeout: std::time::Duration) {
+    loom::thread::yield_now()
+}
+
+/// Tells the processor (or loom) that this thread is spinning.
+#[inline]
+pub fn spin_loop() {
+    #[cfg(not(loom))]
+    core::hint::spin_loop();
+    #[cfg(loom)]
+    loom::thread::yield_now();
+}
+
+/// A mutual-exclusion lock whose `lock` cannot fail.
+///
+/// No code that runs under a chan lock calls user code, so a lock is never
+/// poisoned; the loom variant unwraps accordingly.
+#[derive(Default)]
+pub struct Mutex<T>(
+    #[cfg(not(loom))] parking_lot::Mutex<T>,
+    #[cfg(loom)] loom::sync::Mutex<T>,
+);
+
+#[cfg(not(loom))]
+pub type MutexGuard<'a, T> = parking_lot::MutexGuard<'a, T>;
+#[cfg(loom)]
+pub type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
+
+impl<T> Mutex<T> {
+    /// Creates a new unlocked mutex.
+    pub fn new(value: T) -> Self {
+        #[cfg(not(loom))]
+        return Mutex(parking_lot::Mutex::new(value));
+        #[cfg(loom)]
+        return Mutex(loom::sync::Mutex::new(value));
+    }
+
+    /// Acquires the lock, blocking the thread until it is free.
+    #[inline]
+    pub fn lock(&self) -> MutexGuard<'_, T> {
+        #[cfg(not(loom))]
+        return self.0.lock();
+        #[cfg(loom)]
+        return self
+            .0
+            .lock()
+            .expect("chan never panics while holding a lock");
+    }
+}
+
+/// An `UnsafeCell` with loom's closure-based access API.
+#[cfg(not(loom))]
+#[derive(Debug)]
+pub struct UnsafeCell<T>(core::cell::UnsafeCell<T>);
+
+#[cfg(not(loom))]
+impl<T> UnsafeCell<T> {
+    /// Wraps a value.
+    #[inline]
+    pub const fn new(value: T) -> Self {
+        UnsafeCell(core::cell::UnsafeCell::new(value))
+    }
+
+    /// Gives `f` a shared raw pointer to the contents.
+    #[inline]
+    pub fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+        f(self.0.get())
+    }
+
+    /// Gives `f` a mutable raw pointer to the contents.
+    #[inline]
+    pub fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        f(self.0.get())
+    }
+}
+#[cfg(loom)]
+pub use loom::cell::UnsafeCell;
+
+/// A number that identifies the calling thread while it lives.
+///
+/// It is the address of a thread-local byte: cheap to read and never shared
+/// by two live threads.
+#[inline]
+pub fn current_thread_id() -> usize {
+    #[cfg(not(loom))]
+    std::thread_local! { static THREAD_MARKER: u8 = const { 0 }; }
+    #[cfg(loom)]
+    loom::thread_local! { static THREAD_MARKER: u8 = 0; }
+    THREAD_MARKER.with(|marker| marker as *const u8 as usize)
+}
+
+/// Exponential spinning for the short waits inside lock-free operations
+/// (a slot that another thread is half-way through writing).
+pub struct Backoff {
+    step: u32,
+}
+
+impl Backoff {
+    const SPIN_LIMIT: u32 = 6;
+
+    /// Starts a new backoff sequence.
+    #[inline]
+    pub fn new() -> Self {
+        Backoff { step: 0 }
+    }
+
+    /// Spins for a growing number of iterations, then yields the thread.
+    #[inline]
+    pub fn snooze(&mut self) {
+        if self.step <= Self::SPIN_LIMIT {
+            for _ in 0..1u32 << self.step {
+                spin_loop();
+            }
+            self.step += 1;
+        } else {
+            yield_now();
+        }
+    }
+
+    /// Spins a growing number of iterations without yielding.
+    #[inline]
+    pub fn spin(&mut self) {
+        for _ in 0..1u32 << self.step.min(Self::SPIN_LIMIT) {
+            spin_loop();
+        }
+        if self.step <= Self::SPIN_LIMIT {
+            self.step += 1;
+        }
+    }
+
+    /// True once spinning has run its course and the caller should block.
+    #[inline]
+    pub fn is_completed(&self) -> bool {
+        self.step > Self::SPIN_LIMIT
+    }
+}

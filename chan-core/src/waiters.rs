@@ -1,0 +1,239 @@
+//! Wait queues: the operations blocked on one side of a channel.
+//!
+//! `Waiters` is the queue itself and is always used under a lock.
+//! `SyncWaiters` wraps it in a mutex plus an `is_empty` flag, so that the
+//! common notify with nobody waiting is one atomic load and takes no lock.
+//!
+//! Selectors are operations that want to be completed (a blocked send or
+//! receive); observers only want to know when the channel becomes ready
+//! (`Select::ready`). Threads are unparked after the lock is released.
+
+use crate::context::{Context, Operation, Selected};
+use crate::sync::{AtomicBool, Mutex, Ordering};
+use std::ptr;
+
+/// One registered operation.
+pub struct Entry {
+    /// The operation's identifier.
+    pub oper: Operation,
+    /// Flavor-specific data (the zero flavor's message packet), or null.
+    pub packet: *mut (),
+    /// The waiter.
+    pub cx: Context,
+}
+
+// SAFETY: the packet pointer is only dereferenced by the flavor that
+// registered it, under that flavor's handoff protocol (the zero flavor's
+// packets are shared between exactly the two threads of one rendezvous);
+// the context is thread-safe.
+unsafe impl Send for Entry {}
+
+/// A queue of waiting operations; used under a lock.
+#[derive(Default)]
+pub struct Waiters {
+    selectors: Vec<Entry>,
+    observers: Vec<Entry>,
+}
+
+impl Waiters {
+    /// Creates an empty queue.
+    pub fn new() -> Self {
+        Waiters::default()
+    }
+
+    /// Registers an operation without a packet.
+    #[inline]
+    pub fn register(&mut self, oper: Operation, cx: &Context) {
+        self.register_with_packet(oper, ptr::null_mut(), cx);
+    }
+
+    /// Registers an operation with a packet.
+    #[inline]
+    pub fn register_with_packet(&mut self, oper: Operation, packet: *mut (), cx: &Context) {
+        self.selectors.push(Entry {
+            oper,
+            packet,
+            cx: cx.clone(),
+        });
+    }
+
+    /// Removes a registered operation, returning its entry if still present.
+    #[inline]
+    pub fn unregister(&mut self, oper: Operation) -> Option<Entry> {
+        let index = self.selectors.iter().position(|entry| entry.oper == oper)?;
+        Some(self.selectors.remove(index))
+    }
+
+    /// Selects the first waiting operation that belongs to another thread,
+    /// removing it from the queue. The caller must unpark `entry.cx`.
+    #[inline]
+    pub fn try_select(&mut self) -> Option<Entry> {
+        if self.selectors.is_empty() {
+            return None;
+        }
+        let me = crate::sync::current_thread_id();
+        let index = self.selectors.iter().position(|entry| {
+            entry.cx.owner_id() != me
+                && entry.cx.try_select(Selected::Operation(entry.oper)).is_ok()
+                && {
+                    entry.cx.store_packet(entry.packet);
+                    true
+                }
+        })?;
+        Some(self.selectors.remove(index))
+    }
+
+    /// True if some waiting operation of another thread could be selected.
+    #[inline]
+    pub fn can_select(&self) -> bool {
+        let me = crate::sync::current_thread_id();
+        self.selectors
+            .iter()
+            .any(|entry| entry.cx.owner_id() != me && entry.cx.selected() == Selected::Waiting)
+    }
+
+    /// Registers an observer.
+    #[inline]
+    pub fn watch(&mut self, oper: Operation, cx: &Context) {
+        self.observers.push(Entry {
+            oper,
+            packet: ptr::null_mut(),
+            cx: cx.clone(),
+        });
+    }
+
+    /// Removes an observer.
+    #[inline]
+    pub fn unwatch(&mut self, oper: Operation) {
+        self.observers.retain(|entry| entry.oper != oper);
+    }
+
+    /// Tells every observer the channel is ready, and forgets them.
+    #[inline]
+    pub fn notify_observers(&mut self) {
+        for entry in self.observers.drain(..) {
+            if entry.cx.try_select(Selected::Operation(entry.oper)).is_ok() {
+                entry.cx.unpark();
+            }
+        }
+    }
+
+    /// Tells every waiter the channel is disconnected.
+    ///
+    /// Selectors stay registered: each removes itself when it wakes.
+    pub fn disconnect(&mut self) {
+        for entry in &self.selectors {
+            if entry.cx.try_select(Selected::Disconnected).is_ok() {
+                entry.cx.unpark();
+            }
+        }
+        self.notify_observers();
+    }
+
+    /// True if nothing is registered.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.selectors.is_empty() && self.observers.is_empty()
+    }
+}
+
+impl Drop for Waiters {
+    fn drop(&mut self) {
+        debug_assert!(self.selectors.is_empty(), "a waiter outlived its channel");
+        debug_assert!(
+            self.observers.is_empty(),
+            "an observer outlived its channel"
+        );
+    }
+}
+
+/// A `Waiters` queue behind a lock, with a lock-free "nobody waits" check.
+pub struct SyncWaiters {
+    queue: Mutex<Waiters>,
+    is_empty: AtomicBool,
+}
+
+impl Default for SyncWaiters {
+    fn default() -> Self {
+        SyncWaiters::new()
+    }
+}
+
+impl SyncWaiters {
+    /// Creates an empty queue.
+    pub fn new() -> Self {
+        SyncWaiters {
+            queue: Mutex::new(Waiters::new()),
+            is_empty: AtomicBool::new(true),
+        }
+    }
+
+    /// Registers a blocked operation.
+    #[inline]
+    pub fn register(&self, oper: Operation, cx: &Context) {
+        let mut queue = self.queue.lock();
+        queue.register(oper, cx);
+        self.is_empty.store(false, Ordering::SeqCst);
+    }
+
+    /// Removes a blocked operation.
+    #[inline]
+    pub fn unregister(&self, oper: Operation) -> Option<Entry> {
+        let mut queue = self.queue.lock();
+        let entry = queue.unregister(oper);
+        self.is_empty.store(queue.is_empty(), Ordering::SeqCst);
+        entry
+    }
+
+    /// Wakes one blocked operation and every observer, if any is registered.
+    ///
+    /// The caller must have made its change visible before calling (the
+    /// `SeqCst` load pairs with the `SeqCst` store in `register`, so either
+    /// the waiter's re-check sees the change or this load sees the waiter).
+    #[inline]
+    pub fn notify(&self) {
+        if !self.is_empty.load(Ordering::SeqCst) {
+            self.notify_slow();
+        }
+    }
+
+    #[cold]
+    fn notify_slow(&self) {
+        let selected = {
+            let mut queue = self.queue.lock();
+            if self.is_empty.load(Ordering::SeqCst) {
+                return;
+            }
+            let selected = queue.try_select();
+            queue.notify_observers();
+            self.is_empty.store(queue.is_empty(), Ordering::SeqCst);
+            selected
+        };
+        if let Some(entry) = selected {
+            entry.cx.unpark();
+        }
+    }
+
+    /// Registers an observer.
+    #[inline]
+    pub fn watch(&self, oper: Operation, cx: &Context) {
+        let mut queue = self.queue.lock();
+        queue.watch(oper, cx);
+        self.is_empty.store(false, Ordering::SeqCst);
+    }
+
+    /// Removes an observer.
+    #[inline]
+    pub fn unwatch(&self, oper: Operation) {
+        let mut queue = self.queue.lock();
+        queue.unwatch(oper);
+        self.is_empty.store(queue.is_empty(), Ordering::SeqCst);
+    }
+
+    /// Wakes every waiter with `Disconnected`.
+    pub fn disconnect(&self) {
+        let mut queue = self.queue.lock();
+        queue.disconnect();
+        self.is_empty.store(queue.is_empty(), Ordering::SeqCst);
+    }
+}

@@ -1,0 +1,726 @@
+//! `Select` and `SelectedOperation`: one blocking wait over many operations.
+//!
+//! Protocol, for `select`: try every operation once, starting at a random
+//! index (a fixed one when biased) so that no ready operation starves; if
+//! none is ready, register one `Context` with every operation, each under
+//! its own `Operation` id (the address of its entry in the handle list),
+//! re-checking as it goes; park until a partner claims the context for one
+//! operation (or a disconnect, a timer deadline or the timeout wakes us);
+//! unregister everywhere; then `accept` the operation that claimed us, or try
+//! every operation again. The winning reservation travels in a `Token`
+//! inside the `SelectedOperation`, which the caller completes with the
+//! matching handle.
+//!
+//! `ready` does the same with `watch`/`unwatch`: it reports an operation
+//! that would not block, without performing it.
+
+use chan_core::internal::{
+    read, receiver_channel_id, sender_channel_id, write, Context, Operation, SelectHandle,
+    Selected, Token,
+};
+use chan_core::{
+    ReadyTimeoutError, Receiver, RecvError, SelectTimeoutError, SendError, Sender, TryReadyError,
+    TrySelectError,
+};
+use std::cell::Cell;
+use std::fmt;
+use std::marker::PhantomData;
+use std::mem;
+use std::time::{Duration, Instant};
+
+/// How long a select may wait.
+#[derive(Clone, Copy)]
+enum Timeout {
+    Now,
+    Never,
+    At(Instant),
+}
+
+/// Which side of a channel an operation uses.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Send,
+    Recv,
+}
+
+/// One operation added to a `Select`.
+#[derive(Clone, Copy)]
+struct Entry<'a> {
+    handle: &'a dyn SelectHandle,
+    index: usize,
+    channel_id: usize,
+    direction: Direction,
+}
+
+/// Waits on several send and receive operations at once.
+///
+/// Add operations with [`send`](Select::send) and [`recv`](Select::recv),
+/// each returning the index that identifies it, then call
+/// [`select`](Select::select) (or a `try_`/timeout variant) to block until
+/// one of them can proceed. The chosen operation must then be completed on
+/// the returned [`SelectedOperation`] with the same channel.
+///
+/// The `select!` macro builds on this type and is easier to use.
+///
+/// ```
+/// use chan_select::Select;
+/// use std::thread;
+/// use std::time::Duration;
+///
+/// let (s1, r1) = chan_core::unbounded();
+/// let (s2, r2) = chan_core::unbounded();
+/// thread::spawn(move || {
+///     thread::sleep(Duration::from_millis(10));
+///     s1.send(1).unwrap();
+/// });
+/// thread::spawn(move || {
+///     thread::sleep(Duration::from_millis(20));
+///     s2.send(2).unwrap();
+/// });
+///
+/// let mut sel = Select::new();
+/// let oper1 = sel.recv(&r1);
+/// let oper2 = sel.recv(&r2);
+/// let oper = sel.select();
+/// match oper.index() {
+///     i if i == oper1 => assert_eq!(oper.recv(&r1), Ok(1)),
+///     i if i == oper2 => assert_eq!(oper.recv(&r2), Ok(2)),
+///     _ => unreachable!(),
+/// }
+/// ```
+pub struct Select<'a> {
+    entries: Vec<Entry<'a>>,
+    next_index: usize,
+    biased: bool,
+}
+
+// SAFETY: a `Select` holds only shared references to channel handles, whose
+// methods are all thread-safe, and indices; it is the same contract as
+// crossbeam-channel's `Select`.
+unsafe impl Send for Select<'_> {}
+// SAFETY: as above; `&Select` gives no access to the handles at all.
+unsafe impl Sync for Select<'_> {}
+
+impl<'a> Select<'a> {
+    /// Creates an empty `Select` that picks fairly (at random) among ready
+    /// operations.
+    ///
+    /// ```
+    /// let sel = chan_select::Select::new();
+    /// # drop(sel);
+    /// ```
+    pub fn new() -> Select<'a> {
+        Select {
+            entries: Vec::with_capacity(4),
+            next_index: 0,
+            biased: false,
+        }
+    }
+
+    /// Creates an empty `Select` that always picks the first ready operation
+    /// in the order they were added.
+    ///
+    /// ```
+    /// use chan_select::Select;
+    /// let (s1, r1) = chan_core::unbounded();
+    /// let (s2, r2) = chan_core::unbounded();
+    /// s1.send(1).unwrap();
+    /// s2.send(2).unwrap();
+    /// let mut sel = Select::new_biased();
+    /// let first = sel.recv(&r1);
+    /// sel.recv(&r2);
+    /// let oper = sel.select();
+    /// assert_eq!(oper.index(), first);
+    /// assert_eq!(oper.recv(&r1), Ok(1));
+    /// ```
+    pub fn new_biased() -> Select<'a> {
+        Select {
+            biased: true,
+            ..Select::new()
+        }
+    }
+
+    fn add(
+        &mut self,
+        handle: &'a dyn SelectHandle,
+        channel_id: usize,
+        direction: Direction,
+    ) -> usize {
+        let index = self.next_index;
+        self.next_index += 1;
+        self.entries.push(Entry {
+            handle,
+            index,
+            channel_id,
+            direction,
+        });
+        index
+    }
+
+    /// Adds a send operation and returns its index.
+    ///
+    /// ```
+    /// let (s, r) = chan_core::unbounded::<i32>();
+    /// let mut sel = chan_select::Select::new();
+    /// let index = sel.send(&s);
+    /// let oper = sel.select();
+    /// assert_eq!(oper.index(), index);
+    /// oper.send(&s, 3).unwrap();
+    /// assert_eq!(r.recv(), Ok(3));
+    /// ```
+    pub fn send<T>(&mut self, s: &'a Sender<T>) -> usize {
+        self.add(s, sender_channel_id(s), Direction::Send)
+    }
+
+    /// Adds a receive operation and returns its index.
+    ///
+    /// ```
+    /// let (s, r) = chan_core::unbounded();
+    /// s.send(4).unwrap();
+    /// let mut sel = chan_select::Select::new();
+    /// let index = sel.recv(&r);
+    /// let oper = sel.select();
+    /// assert_eq!(oper.index(), index);
+    /// assert_eq!(oper.recv(&r), Ok(4));
+    /// ```
+    pub fn recv<T>(&mut self, r: &'a Receiver<T>) -> usize {
+        self.add(r, receiver_channel_id(r), Direction::Recv)
+    }
+
+    /// Removes the operation with the given index. Indices of the other
+    /// operations do not change, and the index is not reused.
+    ///
+    /// # Panics
+    /// Panics if no operation was ever given this index, or if it was
+    /// already removed.
+    ///
+    /// ```
+    /// use chan_select::Select;
+    /// let (s, r) = chan_core::unbounded::<i32>();
+    /// let mut sel = Select::new();
+    /// let gone = sel.recv(&r);
+    /// let kept = sel.send(&s);
+    /// sel.remove(gone);
+    /// let oper = sel.select();
+    /// assert_eq!(oper.index(), kept);
+    /// oper.send(&s, 1).unwrap();
+    /// ```
+    pub fn remove(&mut self, index: usize) {
+        assert!(
+            index < self.next_index,
+            "index out of bounds; {} >= {}",
+            index,
+            self.next_index,
+        );
+        let position = self
+            .entries
+            .iter()
+            .position(|entry| entry.index == index)
+            .expect("no operation with this index");
+        self.entries.remove(position);
+    }
+
+    /// Completes one ready operation without blocking, if any is ready.
+    ///
+    /// ```
+    /// let (_s, r) = chan_core::unbounded::<i32>();
+    /// let mut sel = chan_select::Select::new();
+    /// sel.recv(&r);
+    /// assert!(sel.try_select().is_err());
+    /// ```
+    pub fn try_select(&mut self) -> Result<SelectedOperation<'a>, TrySelectError> {
+        run_select(&mut self.entries, Timeout::Now, self.biased).ok_or(TrySelectError)
+    }
+
+    /// Blocks until one operation can proceed and returns it, reserved.
+    ///
+    /// # Panics
+    /// Panics if no operation was added.
+    ///
+    /// ```
+    /// let (s, r) = chan_core::bounded(1);
+    /// let mut sel = chan_select::Select::new();
+    /// let send = sel.send(&s);
+    /// let oper = sel.select();
+    /// assert_eq!(oper.index(), send);
+    /// oper.send(&s, "x").unwrap();
+    /// assert_eq!(r.recv(), Ok("x"));
+    /// ```
+    pub fn select(&mut self) -> SelectedOperation<'a> {
+        assert!(
+            !self.entries.is_empty(),
+            "no operations have been added to `Select`"
+        );
+        run_select(&mut self.entries, Timeout::Never, self.biased)
+            .expect("a select without deadline returned nothing")
+    }
+
+    /// Blocks at most `timeout` until one operation can proceed. An empty
+    /// `Select` sleeps for the timeout, then fails.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (_s, r) = chan_core::unbounded::<i32>();
+    /// let mut sel = chan_select::Select::new();
+    /// sel.recv(&r);
+    /// assert!(sel.select_timeout(Duration::from_millis(1)).is_err());
+    /// ```
+    pub fn select_timeout(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<SelectedOperation<'a>, SelectTimeoutError> {
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.select_deadline(deadline),
+            None => Ok(self.select()),
+        }
+    }
+
+    /// Blocks until `deadline` at most until one operation can proceed.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// let (s, r) = chan_core::unbounded();
+    /// s.send(1).unwrap();
+    /// let mut sel = chan_select::Select::new();
+    /// sel.recv(&r);
+    /// let oper = sel.select_deadline(Instant::now()).unwrap();
+    /// assert_eq!(oper.recv(&r), Ok(1));
+    /// ```
+    pub fn select_deadline(
+        &mut self,
+        deadline: Instant,
+    ) -> Result<SelectedOperation<'a>, SelectTimeoutError> {
+        run_select(&mut self.entries, Timeout::At(deadline), self.biased).ok_or(SelectTimeoutError)
+    }
+
+    /// Returns the index of an operation that is ready now, without
+    /// performing it.
+    ///
+    /// ```
+    /// let (s, r) = chan_core::unbounded::<i32>();
+    /// let mut sel = chan_select::Select::new();
+    /// let index = sel.recv(&r);
+    /// assert!(sel.try_ready().is_err());
+    /// s.send(1).unwrap();
+    /// assert_eq!(sel.try_ready(), Ok(index));
+    /// ```
+    pub fn try_ready(&mut self) -> Result<usize, TryReadyError> {
+        run_ready(&mut self.entries, Timeout::Now, self.biased).ok_or(TryReadyError)
+    }
+
+    /// Blocks until some operation is ready and returns its index, without
+    /// performing it. Another thread may take the message first, so the
+    /// caller should then use a non-blocking operation and retry.
+    ///
+    /// # Panics
+    /// Panics if no operation was added.
+    ///
+    /// ```
+    /// let (s, r) = chan_core::unbounded();
+    /// s.send(1).unwrap();
+    /// let mut sel = chan_select::Select::new();
+    /// let index = sel.recv(&r);
+    /// assert_eq!(sel.ready(), index);
+    /// assert_eq!(r.try_recv(), Ok(1));
+    /// ```
+    pub fn ready(&mut self) -> usize {
+        assert!(
+            !self.entries.is_empty(),
+            "no operations have been added to `Select`"
+        );
+        run_ready(&mut self.entries, Timeout::Never, self.biased)
+            .expect("a ready without deadline returned nothing")
+    }
+
+    /// Like [`ready`](Select::ready), waiting at most `timeout`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (_s, r) = chan_core::unbounded::<i32>();
+    /// let mut sel = chan_select::Select::new();
+    /// sel.recv(&r);
+    /// assert!(sel.ready_timeout(Duration::from_millis(1)).is_err());
+    /// ```
+    pub fn ready_timeout(&mut self, timeout: Duration) -> Result<usize, ReadyTimeoutError> {
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.ready_deadline(deadline),
+            None => Ok(self.ready()),
+        }
+    }
+
+    /// Like [`ready`](Select::ready), waiting until `deadline` at most.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// let (s, r) = chan_core::bounded::<i32>(1);
+    /// let mut sel = chan_select::Select::new();
+    /// let index = sel.send(&s);
+    /// assert_eq!(sel.ready_deadline(Instant::now()), Ok(index));
+    /// # drop(r);
+    /// ```
+    pub fn ready_deadline(&mut self, deadline: Instant) -> Result<usize, ReadyTimeoutError> {
+        run_ready(&mut self.entries, Timeout::At(deadline), self.biased).ok_or(ReadyTimeoutError)
+    }
+
+    /// Empties this `Select`, keeping its allocation, for use with handles
+    /// of another lifetime.
+    ///
+    /// ```
+    /// let (_s, r) = chan_core::unbounded::<i32>();
+    /// let mut sel = chan_select::Select::new();
+    /// sel.recv(&r);
+    /// let mut sel = sel.recycle();
+    /// assert!(sel.try_select().is_err());
+    /// ```
+    pub fn recycle<'b>(mut self) -> Select<'b> {
+        self.entries.clear();
+        Select {
+            // The vector is empty, so no entry changes lifetime; collecting
+            // an empty `IntoIter` in place keeps the allocation.
+            entries: self.entries.into_iter().map(|_| unreachable!()).collect(),
+            next_index: 0,
+            biased: self.biased,
+        }
+    }
+}
+
+impl Clone for Select<'_> {
+    fn clone(&self) -> Self {
+        Select {
+            entries: self.entries.clone(),
+            next_index: self.next_index,
+            biased: self.biased,
+        }
+    }
+}
+
+impl Default for Select<'_> {
+    fn default() -> Self {
+        Select::new()
+    }
+}
+
+impl fmt::Debug for Select<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad("Select { .. }")
+    }
+}
+
+/// A fast per-thread random number, for the fair starting index.
+fn random_below(n: usize) -> usize {
+    std::thread_local! {
+        static STATE: Cell<u32> = const { Cell::new(0x9e37_79b9) };
+    }
+    STATE.with(|state| {
+        // xorshift32
+        let mut x = state.get();
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        state.set(x);
+        ((u64::from(x) * n as u64) >> 32) as usize
+    })
+}
+
+/// The order in which to visit the entries: every entry once, starting at
+/// a random one unless biased.
+fn visiting_order(len: usize, biased: bool) -> impl Iterator<Item = usize> {
+    let start = if biased || len < 2 {
+        0
+    } else {
+        random_below(len)
+    };
+    (start..len).chain(0..start)
+}
+
+fn sleep_until(deadline: Option<Instant>) {
+    loop {
+        let now = Instant::now();
+        match deadline {
+            Some(deadline) if now >= deadline => return,
+            Some(deadline) => std::thread::sleep(deadline - now),
+            None => std::thread::sleep(Duration::from_secs(1000)),
+        }
+    }
+}
+
+/// The earliest of the timeout and the entries' own deadlines.
+fn earliest_deadline(entries: &[Entry<'_>], timeout: Timeout) -> Option<Instant> {
+    let mut deadline = match timeout {
+        Timeout::At(when) => Some(when),
+        Timeout::Now | Timeout::Never => None,
+    };
+    for entry in entries {
+        if let Some(when) = entry.handle.deadline() {
+            deadline = Some(deadline.map_or(when, |d| d.min(when)));
+        }
+    }
+    deadline
+}
+
+fn selected<'a>(token: Token, entry: &Entry<'a>) -> SelectedOperation<'a> {
+    SelectedOperation {
+        token,
+        index: entry.index,
+        channel_id: entry.channel_id,
+        direction: entry.direction,
+        _marker: PhantomData,
+    }
+}
+
+fn run_select<'a>(
+    entries: &mut [Entry<'a>],
+    timeout: Timeout,
+    biased: bool,
+) -> Option<SelectedOperation<'a>> {
+    if entries.is_empty() {
+        match timeout {
+            Timeout::Now => return None,
+            Timeout::Never => sleep_until(None),
+            Timeout::At(when) => {
+                sleep_until(Some(when));
+                return None;
+            }
+        }
+    }
+
+    let mut token = Token::default();
+    loop {
+        for position in visiting_order(entries.len(), biased) {
+            if entries[position].handle.try_select(&mut token) {
+                return Some(selected(token, &entries[position]));
+            }
+        }
+        match timeout {
+            Timeout::Now => return None,
+            Timeout::Never => {}
+            Timeout::At(when) if Instant::now() >= when => return None,
+            Timeout::At(_) => {}
+        }
+
+        let chosen = Context::with(|cx| {
+            let mut state = Selected::Waiting;
+            let mut registered = 0;
+            let mut ready_position = None;
+            for (position, entry) in entries.iter_mut().enumerate() {
+                registered += 1;
+                let oper = Operation::hook(entry);
+                if entry.handle.register(oper, cx) {
+                    // The operation became ready while we registered: stop
+                    // waiting unless a partner already chose us.
+                    state = match cx.try_select(Selected::Aborted) {
+                        Ok(()) => {
+                            ready_position = Some(position);
+                            Selected::Aborted
+                        }
+                        Err(partner) => partner,
+                    };
+                    break;
+                }
+                state = cx.selected();
+                if state != Selected::Waiting {
+                    break;
+                }
+            }
+            if state == Selected::Waiting {
+                state = cx.wait_until(earliest_deadline(entries, timeout));
+            }
+            for entry in entries.iter_mut().take(registered) {
+                let oper = Operation::hook(entry);
+                entry.handle.unregister(oper);
+            }
+            match state {
+                Selected::Waiting => unreachable!("woken while still waiting"),
+                Selected::Aborted => ready_position
+                    .filter(|&position| entries[position].handle.try_select(&mut token)),
+                Selected::Disconnected => None,
+                Selected::Operation(oper) => entries.iter_mut().position(|entry| {
+                    Operation::hook(entry) == oper && entry.handle.accept(&mut token, cx)
+                }),
+            }
+        });
+        if let Some(position) = chosen {
+            return Some(selected(token, &entries[position]));
+        }
+    }
+}
+
+fn run_ready(entries: &mut [Entry<'_>], timeout: Timeout, biased: bool) -> Option<usize> {
+    if entries.is_empty() {
+        match timeout {
+            Timeout::Now => return None,
+            Timeout::Never => sleep_until(None),
+            Timeout::At(when) => {
+                sleep_until(Some(when));
+                return None;
+            }
+        }
+    }
+
+    loop {
+        for position in visiting_order(entries.len(), biased) {
+            if entries[position].handle.is_ready() {
+                return Some(entries[position].index);
+            }
+        }
+        match timeout {
+            Timeout::Now => return None,
+            Timeout::Never => {}
+            Timeout::At(when) if Instant::now() >= when => return None,
+            Timeout::At(_) => {}
+        }
+
+        let chosen = Context::with(|cx| {
+            let mut state = Selected::Waiting;
+            let mut registered = 0;
+            for entry in entries.iter_mut() {
+                registered += 1;
+                let oper = Operation::hook(entry);
+                if entry.handle.watch(oper, cx) {
+                    state = match cx.try_select(Selected::Operation(oper)) {
+                        Ok(()) => Selected::Operation(oper),
+                        Err(partner) => partner,
+                    };
+                    break;
+                }
+                state = cx.selected();
+                if state != Selected::Waiting {
+                    break;
+                }
+            }
+            if state == Selected::Waiting {
+                state = cx.wait_until(earliest_deadline(entries, timeout));
+            }
+            for entry in entries.iter_mut().take(registered) {
+                let oper = Operation::hook(entry);
+                entry.handle.unwatch(oper);
+            }
+            match state {
+                Selected::Operation(oper) => entries
+                    .iter_mut()
+                    .position(|entry| Operation::hook(entry) == oper)
+                    .map(|position| entries[position].index),
+                _ => None,
+            }
+        });
+        if chosen.is_some() {
+            return chosen;
+        }
+    }
+}
+
+/// An operation chosen by a [`Select`], reserved and waiting to be
+/// completed with [`send`](SelectedOperation::send) or
+/// [`recv`](SelectedOperation::recv) on the same channel.
+///
+/// Dropping it without completing the operation panics.
+///
+/// ```
+/// let (s, r) = chan_core::unbounded();
+/// s.send(1).unwrap();
+/// let mut sel = chan_select::Select::new();
+/// let index = sel.recv(&r);
+/// let oper = sel.select();
+/// assert_eq!(oper.index(), index);
+/// assert_eq!(oper.recv(&r), Ok(1));
+/// ```
+#[must_use]
+pub struct SelectedOperation<'a> {
+    token: Token,
+    index: usize,
+    channel_id: usize,
+    direction: Direction,
+    /// Borrows the `Select`'s handles, and is neither `Send` nor `Sync`.
+    _marker: PhantomData<(&'a (), *mut ())>,
+}
+
+impl SelectedOperation<'_> {
+    /// The index of the chosen operation, as returned when it was added.
+    ///
+    /// ```
+    /// let (s, r) = chan_core::bounded::<()>(0);
+    /// let mut sel = chan_select::Select::new();
+    /// sel.recv(&r);
+    /// let index = sel.send(&s);
+    /// # drop(r);
+    /// let oper = sel.select();
+    /// assert_eq!(oper.index(), index);
+    /// # let _ = oper.send(&s, ());
+    /// ```
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Completes the chosen send operation with `msg`.
+    ///
+    /// `s` must be a sender of the channel whose send was chosen (any clone
+    /// of it will do). Fails, giving the message back, if the channel got
+    /// disconnected.
+    ///
+    /// # Panics
+    /// Panics with "passed a sender that wasn't selected" otherwise.
+    ///
+    /// ```
+    /// let (s, r) = chan_core::unbounded();
+    /// let mut sel = chan_select::Select::new();
+    /// sel.send(&s);
+    /// let oper = sel.select();
+    /// oper.send(&s.clone(), 9).unwrap();
+    /// assert_eq!(r.recv(), Ok(9));
+    /// ```
+    pub fn send<T>(mut self, s: &Sender<T>, msg: T) -> Result<(), SendError<T>> {
+        assert!(
+            self.direction == Direction::Send && sender_channel_id(s) == self.channel_id,
+            "passed a sender that wasn't selected",
+        );
+        // SAFETY: the token holds the send reservation made on this very
+        // channel (checked above), not completed yet.
+        let result = unsafe { write(s, &mut self.token, msg) };
+        mem::forget(self);
+        result.map_err(SendError)
+    }
+
+    /// Completes the chosen receive operation.
+    ///
+    /// `r` must be a receiver of the channel whose receive was chosen (any
+    /// clone of it will do). Fails if the channel is empty and disconnected.
+    ///
+    /// # Panics
+    /// Panics with "passed a receiver that wasn't selected" otherwise.
+    ///
+    /// ```
+    /// let (s, r) = chan_core::unbounded();
+    /// drop(s);
+    /// let mut sel = chan_select::Select::new();
+    /// sel.recv(&r);
+    /// let oper = sel.select();
+    /// assert_eq!(oper.recv(&r), Err::<i32, _>(chan_core::RecvError));
+    /// ```
+    pub fn recv<T>(mut self, r: &Receiver<T>) -> Result<T, RecvError> {
+        assert!(
+            self.direction == Direction::Recv && receiver_channel_id(r) == self.channel_id,
+            "passed a receiver that wasn't selected",
+        );
+        // SAFETY: the token holds the receive reservation made on this very
+        // channel (checked above), not completed yet.
+        let result = unsafe { read(r, &mut self.token) };
+        mem::forget(self);
+        result.map_err(|()| RecvError)
+    }
+}
+
+impl fmt::Debug for SelectedOperation<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad("SelectedOperation { .. }")
+    }
+}
+
+impl Drop for SelectedOperation<'_> {
+    fn drop(&mut self) {
+        // While unwinding (say, from a wrong-channel assertion) a second
+        // panic would abort the process.
+        if !std::thread::panicking() {
+            panic!("dropped `SelectedOperation` without completing the operation");
+        }
+    }
+}
