@@ -1,0 +1,1406 @@
+//! The list flavor: an unbounded lock-free queue made of a linked list of
+//! fixed-size blocks.
+//!
+//! Positions: `head` and `tail` are 64-bit positions (`AtomicU64`, as in the
+//! array flavor; 64 bits do not wrap in practice, so a stale thread's
+//! compare-and-swap on a position can never succeed by accident). A
+//! position is `(lap * LAP + offset) << SHIFT | mark`. Each lap of `LAP = 32`
+//! positions maps to one block of `BLOCK_CAP = 31` slots; offset 31 is not a
+//! slot but means "this block is full, the next block is being installed".
+//! Each position sits on its own cache line (`CachePadded`) together with
+//! the pointer to the block it is in.
+//!
+//! Mark bits: in `tail`, the low bit (`MARK_BIT`) means "disconnected"; in
+//! `head`, it means "head's block is not the last one", so a receiver may
+//! claim a slot without looking at `tail`.
+//!
+//! Sending: a sender claims the slot at `tail` with a compare-and-swap of
+//! `tail`, writes the message, then sets the slot's `WRITE` bit. The very
+//! first send installs the first block. The sender that is about to claim
+//! the last slot of a block obtains the next block *before* its
+//! compare-and-swap (taking the spare block, else allocating), so that the
+//! window in which other senders wait for the new block is only a few
+//! stores long; after its claim it publishes the block in `tail`, moves
+//! `tail` past offset 31, and links the block from the old one's `next`.
+//! The claim is made in `write`, not in `start_send`: an unbounded send is
+//! always ready, so a select that selects a send and then never completes
+//! it leaves no hole in the queue.
+//!
+//! Receiving: a receiver claims the slot at `head` with a compare-and-swap
+//! of `head` (when `head` equals `tail` the channel is empty, or
+//! disconnected if `tail` is marked), waits for the slot's `WRITE` bit (the
+//! sender that claimed it is at most a few instructions away from setting
+//! it), and reads the message. The receiver that claims the last slot of a
+//! block moves `head` to the next block.
+//!
+//! Freeing: a block is released once every one of its slots has been read.
+//! The reader of the last slot starts the release: it walks the other slots
+//! and sets `DESTROY` on the first one whose reader has not set `READ` yet,
+//! handing the job over to that reader, which continues the walk after its
+//! own slot when it finishes. Whoever completes the walk owns the block
+//! exclusively (every sender and receiver of that block is done with it).
+//! A released block is reset and kept as the channel's one spare block
+//! (`spare`), which the next sender that needs a block takes before
+//! allocating; if a spare is already kept, the block is freed. Steady
+//! traffic therefore does not allocate, and after a burst the memory of
+//! all but one block returns to the allocator as soon as it is read.
+//!
+//! Invariants: a slot's message is accessed by the sender that claimed the
+//! slot (until `WRITE`) and then by the receiver that claimed it (until
+//! `READ`, or until the release walk for the last slot); never by two
+//! threads at once. Positions only grow. A block is reset and reused, or
+//! freed, only by the one thread that completed its release walk, and no
+//! thread dereferences a block pointer it loaded unless its claim on the
+//! corresponding position succeeded (which proves the block is still live).
+//! Every message between `head` and `tail` is owned by the channel and
+//! dropped exactly once: by a receiver, by `disconnect_receivers` (which
+//! discards the queue at once so messages are not kept until the last
+//! sender goes), or by `Drop`. Message drops that panic do not cause a
+//! double drop: the position is advanced before each message is dropped,
+//! and a guard finishes the job during unwinding.
+
+use crate::context::{Context, Operation, Selected};
+use crate::err::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+use crate::select::{SelectHandle, Token};
+use crate::sync::{AtomicPtr, AtomicU64, AtomicUsize, Backoff, Ordering, UnsafeCell};
+use crate::waiters::SyncWaiters;
+use crossbeam_utils::CachePadded;
+use std::marker::PhantomData;
+use std::mem::{self, MaybeUninit};
+use std::ptr;
+use std::time::Instant;
+
+/// The slot holds a message (set by its sender).
+const WRITE: usize = 1;
+/// The slot's message was taken (set by its receiver).
+const READ: usize = 2;
+/// The release walk stopped at this slot and its reader must continue it.
+const DESTROY: usize = 4;
+
+/// Positions per block: `BLOCK_CAP` slots plus the "next block" position.
+const LAP: u64 = 32;
+/// Slots per block.
+const BLOCK_CAP: usize = LAP as usize - 1;
+/// Low bits of a position that carry a mark rather than the position.
+const SHIFT: u32 = 1;
+/// One position step.
+const STEP: u64 = 1 << SHIFT;
+/// In `tail`: disconnected. In `head`: head's block is not the last one.
+const MARK_BIT: u64 = 1;
+
+/// The offset of `index` inside its block (`BLOCK_CAP` = end of block).
+#[inline]
+fn offset_of(index: u64) -> usize {
+    ((index >> SHIFT) % LAP) as usize
+}
+
+/// The lap (block number) of `index`.
+#[inline]
+fn lap_of(index: u64) -> u64 {
+    (index >> SHIFT) / LAP
+}
+
+/// The position of `index`, moved off a block's end position onto the
+/// first position of the next block (they stand for the same place in the
+/// queue).
+#[inline]
+fn normalized(index: u64) -> u64 {
+    let position = index >> SHIFT;
+    if position % LAP == LAP - 1 {
+        position + 1
+    } else {
+        position
+    }
+}
+
+/// One message slot.
+struct Slot<T> {
+    msg: UnsafeCell<MaybeUninit<T>>,
+    state: AtomicUsize,
+}
+
+impl<T> Slot<T> {
+    /// Waits until the sender that claimed this slot has written it.
+    #[inline]
+    fn wait_write(&self) {
+        let mut backoff = Backoff::new();
+        while self.state.load(Ordering::Acquire) & WRITE == 0 {
+            backoff.snooze();
+        }
+    }
+}
+
+/// A block of slots, linked to the next block once that one exists.
+struct Block<T> {
+    next: AtomicPtr<Block<T>>,
+    slots: [Slot<T>; BLOCK_CAP],
+}
+
+impl<T> Block<T> {
+    /// Allocates an empty block directly on the heap (a block of large
+    /// messages would not fit on the stack).
+    #[cfg(not(loom))]
+    fn alloc() -> *mut Block<T> {
+        use std::alloc::{alloc_zeroed, handle_alloc_error, Layout};
+        let layout = Layout::new::<Block<T>>();
+        // SAFETY: the layout is not zero-sized (a block holds atomics).
+        let block = unsafe { alloc_zeroed(layout) }.cast::<Block<T>>();
+        if block.is_null() {
+            handle_alloc_error(layout);
+        }
+        // All-zero bytes are a valid empty block: a null `next`, zero slot
+        // states, and `UnsafeCell<MaybeUninit<T>>` contents that may hold
+        // any bytes.
+        block
+    }
+
+    /// Allocates an empty block (loom atomics cannot be zero-initialised).
+    #[cfg(loom)]
+    fn alloc() -> *mut Block<T> {
+        Box::into_raw(Box::new(Block {
+            next: AtomicPtr::new(ptr::null_mut()),
+            slots: core::array::from_fn(|_| Slot {
+                msg: UnsafeCell::new(MaybeUninit::uninit()),
+                state: AtomicUsize::new(0),
+            }),
+        }))
+    }
+
+    /// Frees a block; its messages must have been moved out or dropped.
+    ///
+    /// # Safety
+    /// `block` came from `alloc`, is owned by the caller and is not used
+    /// again.
+    unsafe fn free(block: *mut Block<T>) {
+        // SAFETY: `alloc` allocated it with `Block<T>`'s layout through the
+        // global allocator, exactly as a `Box<Block<T>>` would; dropping the
+        // box drops no message (`MaybeUninit`).
+        drop(unsafe { Box::from_raw(block) });
+    }
+
+    /// Makes a fully released block empty again, for reuse.
+    fn reset(&self) {
+        self.next.store(ptr::null_mut(), Ordering::Relaxed);
+        for slot in &self.slots {
+            slot.state.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Waits until the next block is linked, and returns it.
+    #[inline]
+    fn wait_next(&self) -> *mut Block<T> {
+        let mut backoff = Backoff::new();
+        loop {
+            let next = self.next.load(Ordering::Acquire);
+            if !next.is_null() {
+                return next;
+            }
+            backoff.snooze();
+        }
+    }
+}
+
+/// One end of the queue.
+struct Position<T> {
+    index: AtomicU64,
+    block: AtomicPtr<Block<T>>,
+}
+
+impl<T> Position<T> {
+    fn new() -> Self {
+        Position {
+            index: AtomicU64::new(0),
+            block: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+}
+
+/// The list flavor's reservation of a receive: the block and offset of the
+/// claimed slot. A null block means "disconnected" (the read then fails).
+/// Sends reserve nothing (see the module header).
+#[derive(Debug)]
+pub struct ListToken {
+    /// The block of the claimed slot, or null.
+    pub block: *const u8,
+    /// The slot's offset in the block.
+    pub offset: usize,
+}
+
+impl Default for ListToken {
+    #[inline]
+    fn default() -> Self {
+        ListToken {
+            block: ptr::null(),
+            offset: 0,
+        }
+    }
+}
+
+/// Counts of block allocations, for the unit tests.
+#[cfg(all(test, not(loom)))]
+#[derive(Default)]
+struct BlockStats {
+    allocated: std::sync::atomic::AtomicUsize,
+    freed: std::sync::atomic::AtomicUsize,
+}
+
+/// An unbounded channel.
+pub struct Channel<T> {
+    head: CachePadded<Position<T>>,
+    tail: CachePadded<Position<T>>,
+    /// A released block kept for the next sender that needs one, or null.
+    spare: AtomicPtr<Block<T>>,
+    /// Receivers blocked while the channel is empty.
+    receivers: SyncWaiters,
+    #[cfg(all(test, not(loom)))]
+    stats: std::sync::Arc<BlockStats>,
+    /// The channel owns messages of type `T`.
+    _marker: PhantomData<T>,
+}
+
+// SAFETY: a slot's message is accessed by one thread at a time (see the
+// header), so sharing the channel moves messages between threads but never
+// shares one: `T: Send` is enough.
+unsafe impl<T: Send> Send for Channel<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for Channel<T> {}
+
+impl<T> Default for Channel<T> {
+    fn default() -> Self {
+        Channel::new()
+    }
+}
+
+impl<T> Channel<T> {
+    /// Creates an empty channel. No memory is allocated until the first
+    /// send.
+    pub fn new() -> Self {
+        Channel {
+            head: CachePadded::new(Position::new()),
+            tail: CachePadded::new(Position::new()),
+            spare: AtomicPtr::new(ptr::null_mut()),
+            receivers: SyncWaiters::new(),
+            #[cfg(all(test, not(loom)))]
+            stats: Default::default(),
+            _marker: PhantomData,
+        }
+    }
+
+    /// Allocates a fresh block.
+    fn new_block(&self) -> *mut Block<T> {
+        #[cfg(all(test, not(loom)))]
+        self.stats
+            .allocated
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Block::alloc()
+    }
+
+    /// Frees a block.
+    ///
+    /// # Safety
+    /// As [`Block::free`].
+    unsafe fn free_block(&self, block: *mut Block<T>) {
+        #[cfg(all(test, not(loom)))]
+        self.stats
+            .freed
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: forwarded caller contract.
+        unsafe { Block::free(block) }
+    }
+
+    /// An empty block owned by the caller: the spare if there is one, else
+    /// a new allocation.
+    fn obtain_block(&self) -> *mut Block<T> {
+        if !self.spare.load(Ordering::Relaxed).is_null() {
+            // The acquire pairs with the release in `recycle`: the reset
+            // of the block happens before our use.
+            let spare = self.spare.swap(ptr::null_mut(), Ordering::Acquire);
+            if !spare.is_null() {
+                return spare;
+            }
+        }
+        self.new_block()
+    }
+
+    /// Keeps `block` as the spare if there is none, else frees it.
+    ///
+    /// # Safety
+    /// The caller owns `block` exclusively: no message is left in it and no
+    /// other thread will access it through a pointer loaded earlier.
+    unsafe fn recycle(&self, block: *mut Block<T>) {
+        if self.spare.load(Ordering::Relaxed).is_null() {
+            // SAFETY: the caller owns the block.
+            unsafe { (*block).reset() };
+            if self
+                .spare
+                .compare_exchange(ptr::null_mut(), block, Ordering::Release, Ordering::Relaxed)
+                .is_ok()
+            {
+                return;
+            }
+        }
+        // SAFETY: the caller owns the block.
+        unsafe { self.free_block(block) }
+    }
+
+    /// Continues the release walk of `block` at slot `start`; the thread
+    /// that completes it recycles the block.
+    ///
+    /// # Safety
+    /// Called once by the reader of the block's last slot with `start == 0`
+    /// after reading it, and by the reader of slot `start - 1` when it found
+    /// `DESTROY` set on its slot after reading it.
+    unsafe fn release_block(&self, block: *mut Block<T>, start: usize) {
+        // The last slot's reader started the walk; it needs no bit.
+        for i in start..BLOCK_CAP - 1 {
+            // SAFETY: the block is live: slot `i` and the walk are not done.
+            let slot = unsafe { &(*block).slots[i] };
+            if slot.state.load(Ordering::Acquire) & READ == 0
+                && slot.state.fetch_or(DESTROY, Ordering::AcqRel) & READ == 0
+            {
+                // The reader of slot `i` is still busy; it will continue.
+                return;
+            }
+        }
+        // SAFETY: every slot has been read and every reader has finished
+        // with the block (each one's last access happens before we saw its
+        // `READ`); its senders finished before their `WRITE` was seen.
+        unsafe { self.recycle(block) }
+    }
+
+    /// Claims a slot at the tail and writes `msg` into it; gives `msg` back
+    /// if the channel is disconnected.
+    fn push(&self, msg: T) -> Result<(), T> {
+        let mut backoff = Backoff::new();
+        let mut tail = self.tail.index.load(Ordering::Acquire);
+        let mut block = self.tail.block.load(Ordering::Acquire);
+        // The block this send installs if it claims a block's last slot.
+        let mut next_block: *mut Block<T> = ptr::null_mut();
+
+        let result = loop {
+            if tail & MARK_BIT != 0 {
+                break Err(msg);
+            }
+            let offset = offset_of(tail);
+
+            // Another sender is installing the next block: wait for it.
+            if offset == BLOCK_CAP {
+                backoff.snooze();
+                tail = self.tail.index.load(Ordering::Acquire);
+                block = self.tail.block.load(Ordering::Acquire);
+                continue;
+            }
+
+            // Obtain the next block before claiming the last slot, so that
+            // others wait for a few stores, not for an allocation.
+            if offset + 1 == BLOCK_CAP && next_block.is_null() {
+                next_block = self.obtain_block();
+            }
+
+            // The first send installs the first block.
+            if block.is_null() {
+                let first = self.obtain_block();
+                if self
+                    .tail
+                    .block
+                    .compare_exchange(ptr::null_mut(), first, Ordering::Release, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    self.head.block.store(first, Ordering::Release);
+                    block = first;
+                } else {
+                    // SAFETY: `first` was never published.
+                    unsafe { self.recycle(first) };
+                    tail = self.tail.index.load(Ordering::Acquire);
+                    block = self.tail.block.load(Ordering::Acquire);
+                    continue;
+                }
+            }
+
+            match self.tail.index.compare_exchange_weak(
+                tail,
+                tail.wrapping_add(STEP),
+                Ordering::SeqCst,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    if offset + 1 == BLOCK_CAP {
+                        let next = mem::replace(&mut next_block, ptr::null_mut());
+                        self.tail.block.store(next, Ordering::Release);
+                        self.tail.index.fetch_add(STEP, Ordering::Release);
+                        // SAFETY: `block` is live: our claimed slot in it
+                        // is not even written yet.
+                        unsafe { (*block).next.store(next, Ordering::Release) };
+                    }
+                    // SAFETY: the claim succeeded with the index loaded
+                    // before `block`, so `block` is the block of our slot
+                    // (positions never repeat), and it stays live until our
+                    // slot is read; the slot is ours until we set `WRITE`.
+                    let slot = unsafe { &(*block).slots[offset] };
+                    slot.msg.with_mut(|cell| {
+                        // SAFETY: we own the slot (see above).
+                        unsafe { cell.write(MaybeUninit::new(msg)) }
+                    });
+                    slot.state.fetch_or(WRITE, Ordering::Release);
+                    break Ok(());
+                }
+                Err(current) => {
+                    tail = current;
+                    block = self.tail.block.load(Ordering::Acquire);
+                    backoff.spin();
+                }
+            }
+        };
+
+        if !next_block.is_null() {
+            // SAFETY: the block was never published.
+            unsafe { self.recycle(next_block) };
+        }
+        if result.is_ok() {
+            self.receivers.notify();
+        }
+        result
+    }
+
+    /// Claims the slot at the head, recording it in `token`. Returns false
+    /// if the channel is empty; true with a null block if it is empty and
+    /// disconnected.
+    fn reserve_recv(&self, token: &mut ListToken) -> bool {
+        let mut backoff = Backoff::new();
+        let mut head = self.head.index.load(Ordering::Acquire);
+        let mut block = self.head.block.load(Ordering::Acquire);
+
+        loop {
+            let offset = offset_of(head);
+
+            // Another receiver is moving head to the next block.
+            if offset == BLOCK_CAP {
+                backoff.snooze();
+                head = self.head.index.load(Ordering::Acquire);
+                block = self.head.block.load(Ordering::Acquire);
+                continue;
+            }
+
+            let mut new_head = head.wrapping_add(STEP);
+            if head & MARK_BIT == 0 {
+                // Head may be in the tail's block: compare with the tail.
+                let tail = self.tail.index.load(Ordering::SeqCst);
+                if head >> SHIFT == tail >> SHIFT {
+                    if tail & MARK_BIT != 0 {
+                        token.block = ptr::null();
+                        return true;
+                    }
+                    return false;
+                }
+                if lap_of(head) != lap_of(tail) {
+                    new_head |= MARK_BIT;
+                }
+            }
+
+            // The first block is being installed by the first sender.
+            if block.is_null() {
+                backoff.snooze();
+                head = self.head.index.load(Ordering::Acquire);
+                block = self.head.block.load(Ordering::Acquire);
+                continue;
+            }
+
+            match self.head.index.compare_exchange_weak(
+                head,
+                new_head,
+                Ordering::SeqCst,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    if offset + 1 == BLOCK_CAP {
+                        // SAFETY: `block` is live (our slot in it is not
+                        // read yet), and so is its successor (head has not
+                        // entered it, so none of its slots has been read).
+                        let (next, next_has_next) = unsafe {
+                            let next = (*block).wait_next();
+                            (next, !(*next).next.load(Ordering::Relaxed).is_null())
+                        };
+                        let mut next_index = (new_head & !MARK_BIT).wrapping_add(STEP);
+                        if next_has_next {
+                            next_index |= MARK_BIT;
+                        }
+                        self.head.block.store(next, Ordering::Release);
+                        self.head.index.store(next_index, Ordering::Release);
+                    }
+                    token.block = block as *const u8;
+                    token.offset = offset;
+                    return true;
+                }
+                Err(current) => {
+                    head = current;
+                    block = self.head.block.load(Ordering::Acquire);
+                    backoff.spin();
+                }
+            }
+        }
+    }
+
+    /// Reads the slot claimed in `token`.
+    ///
+    /// # Safety
+    /// `token` holds a claim made by `reserve_recv` on this channel, not yet
+    /// completed.
+    unsafe fn read_reserved(&self, token: &mut ListToken) -> Result<T, ()> {
+        let block = token.block as *mut Block<T>;
+        if block.is_null() {
+            return Err(());
+        }
+        let offset = token.offset;
+        // SAFETY: the claimed slot keeps its block live until we finish.
+        let slot = unsafe { &(*block).slots[offset] };
+        slot.wait_write();
+        // SAFETY: the slot is ours and written (`WRITE` seen with acquire).
+        let msg = slot.msg.with(|cell| unsafe { cell.read().assume_init() });
+
+        if offset + 1 == BLOCK_CAP {
+            // SAFETY: we read the last slot: start the release walk.
+            unsafe { self.release_block(block, 0) };
+        } else if slot.state.fetch_or(READ, Ordering::AcqRel) & DESTROY != 0 {
+            // SAFETY: the walk stopped at our slot: continue it.
+            unsafe { self.release_block(block, offset + 1) };
+        }
+        Ok(msg)
+    }
+
+    /// Reserves a send for the select engine. An unbounded channel is
+    /// always ready to send: the slot is claimed by `write`, which fails if
+    /// the channel is disconnected by then.
+    #[inline]
+    pub fn start_send(&self, token: &mut Token) -> bool {
+        token.list = ListToken::default();
+        true
+    }
+
+    /// Completes a send: claims a slot and writes `msg` into it, or gives
+    /// `msg` back if the channel is disconnected.
+    ///
+    /// # Safety
+    /// `token` comes from `start_send` on this channel (the list flavor
+    /// does not actually rely on it; the function is `unsafe` for
+    /// uniformity with the other flavors).
+    #[inline]
+    pub unsafe fn write(&self, _token: &mut Token, msg: T) -> Result<(), T> {
+        self.push(msg)
+    }
+
+    /// Reserves a receive for the select engine.
+    #[inline]
+    pub fn start_recv(&self, token: &mut Token) -> bool {
+        self.reserve_recv(&mut token.list)
+    }
+
+    /// Completes a reserved receive.
+    ///
+    /// # Safety
+    /// `token` must hold a reservation made by `start_recv` on this channel
+    /// and not yet completed.
+    #[inline]
+    pub unsafe fn read(&self, token: &mut Token) -> Result<T, ()> {
+        // SAFETY: forwarded caller contract.
+        unsafe { self.read_reserved(&mut token.list) }
+    }
+
+    /// Sends without blocking (an unbounded channel is never full).
+    #[inline]
+    pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
+        self.push(msg).map_err(TrySendError::Disconnected)
+    }
+
+    /// Sends; never blocks, so the deadline is irrelevant.
+    #[inline]
+    pub fn send(&self, msg: T, _deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+        self.push(msg).map_err(SendTimeoutError::Disconnected)
+    }
+
+    /// Receives without blocking.
+    #[inline]
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        let mut token = ListToken::default();
+        if self.reserve_recv(&mut token) {
+            // SAFETY: the token was just reserved on this channel.
+            unsafe { self.read_reserved(&mut token) }.map_err(|()| TryRecvError::Disconnected)
+        } else {
+            Err(TryRecvError::Empty)
+        }
+    }
+
+    /// Receives, blocking while the channel is empty, until `deadline` if
+    /// any.
+    pub fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        let mut token = ListToken::default();
+        loop {
+            let mut backoff = Backoff::new();
+            loop {
+                if self.reserve_recv(&mut token) {
+                    // SAFETY: the token was just reserved on this channel.
+                    return unsafe { self.read_reserved(&mut token) }
+                        .map_err(|()| RecvTimeoutError::Disconnected);
+                }
+                if backoff.is_completed() {
+                    break;
+                }
+                backoff.spin();
+            }
+            if let Some(deadline) = deadline {
+                if Instant::now() >= deadline {
+                    return Err(RecvTimeoutError::Timeout);
+                }
+            }
+            Context::with(|cx| {
+                let oper = Operation::hook(&mut token);
+                self.receivers.register(oper, cx);
+                if !self.is_empty() || self.is_disconnected() {
+                    let _ = cx.try_select(Selected::Aborted);
+                }
+                match cx.wait_until(deadline) {
+                    Selected::Waiting => unreachable!("wait_until returned while waiting"),
+                    Selected::Aborted | Selected::Disconnected => {
+                        self.receivers.unregister(oper);
+                    }
+                    Selected::Operation(_) => {}
+                }
+            });
+        }
+    }
+
+    /// The number of messages in the channel.
+    pub fn len(&self) -> usize {
+        loop {
+            let tail = self.tail.index.load(Ordering::SeqCst);
+            let head = self.head.index.load(Ordering::SeqCst);
+            // Retry until the tail did not move while head was read, so
+            // that the two are a consistent snapshot (head <= tail).
+            if self.tail.index.load(Ordering::SeqCst) == tail {
+                let head = head >> SHIFT;
+                let tail = tail >> SHIFT;
+                // Count from the start of head's block: every full lap
+                // holds BLOCK_CAP slots; a block's end position is no slot.
+                let base = head - head % LAP;
+                let slots_before = |position: u64| {
+                    (position / LAP) * BLOCK_CAP as u64 + (position % LAP).min(BLOCK_CAP as u64)
+                };
+                return (slots_before(tail - base) - slots_before(head - base)) as usize;
+            }
+        }
+    }
+
+    /// An unbounded channel has no capacity.
+    #[inline]
+    pub fn capacity(&self) -> Option<usize> {
+        None
+    }
+
+    /// True if the channel holds no message.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        let head = self.head.index.load(Ordering::SeqCst);
+        let tail = self.tail.index.load(Ordering::SeqCst);
+        normalized(head) == normalized(tail)
+    }
+
+    /// An unbounded channel is never full.
+    #[inline]
+    pub fn is_full(&self) -> bool {
+        false
+    }
+
+    /// True once either side has disconnected.
+    #[inline]
+    pub fn is_disconnected(&self) -> bool {
+        self.tail.index.load(Ordering::SeqCst) & MARK_BIT != 0
+    }
+
+    /// Called when the last sender goes: wakes every blocked receiver.
+    /// Returns true if this call disconnected the channel.
+    pub fn disconnect_senders(&self) -> bool {
+        let tail = self.tail.index.fetch_or(MARK_BIT, Ordering::SeqCst);
+        if tail & MARK_BIT == 0 {
+            self.receivers.disconnect();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Called when the last receiver goes: drops every message still in
+    /// the channel and frees its blocks. Returns true if this call
+    /// disconnected the channel.
+    pub fn disconnect_receivers(&self) -> bool {
+        let tail = self.tail.index.fetch_or(MARK_BIT, Ordering::SeqCst);
+        if tail & MARK_BIT == 0 {
+            self.discard_all_messages();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Drops every message and frees every block, once the last receiver is
+    /// gone (so nothing else touches the head side). Senders that claimed a
+    /// slot before the disconnection may still be writing: their slots are
+    /// waited for.
+    fn discard_all_messages(&self) {
+        let mut backoff = Backoff::new();
+        // No new slot can be claimed, but a sender may still be moving the
+        // tail past a block's end: wait for the final tail.
+        let tail = loop {
+            let tail = self.tail.index.load(Ordering::Acquire);
+            if offset_of(tail) != BLOCK_CAP {
+                break tail;
+            }
+            backoff.snooze();
+        };
+        let head = self.head.index.load(Ordering::Acquire);
+        // Swap rather than load: the first sender may be installing the
+        // first block right now; if it stores it after this swap, `Drop`
+        // frees it.
+        let mut block = self.head.block.swap(ptr::null_mut(), Ordering::AcqRel);
+        if head >> SHIFT != tail >> SHIFT {
+            // Messages exist, so the first block is installed or about to be.
+            while block.is_null() {
+                backoff.snooze();
+                block = self.head.block.swap(ptr::null_mut(), Ordering::AcqRel);
+            }
+        }
+        // From here the range [head, tail) belongs to the drain.
+        self.head.index.store(tail & !MARK_BIT, Ordering::Release);
+        let mut drain = Drain {
+            chan: self,
+            head,
+            tail,
+            block,
+            wait_for_writers: true,
+        };
+        drain.run();
+
+        let spare = self.spare.swap(ptr::null_mut(), Ordering::Acquire);
+        if !spare.is_null() {
+            // SAFETY: taken out of `spare`, so ours alone.
+            unsafe { self.free_block(spare) };
+        }
+    }
+
+    /// A select handle for the receiving side.
+    pub fn receiver(&self) -> Receiver<'_, T> {
+        Receiver(self)
+    }
+
+    /// A select handle for the sending side.
+    pub fn sender(&self) -> Sender<'_, T> {
+        Sender(self)
+    }
+}
+
+/// Drops the messages in positions `[head, tail)` starting in `block`, and
+/// frees the blocks. Runs again from `Drop` if a message's drop panics, so
+/// the remaining messages are still dropped (a second panic aborts).
+struct Drain<'a, T> {
+    chan: &'a Channel<T>,
+    head: u64,
+    tail: u64,
+    block: *mut Block<T>,
+    /// Wait for slots whose sender is still writing (false in `Drop`,
+    /// where every sender is gone).
+    wait_for_writers: bool,
+}
+
+impl<T> Drain<'_, T> {
+    fn run(&mut self) {
+        while self.head >> SHIFT != self.tail >> SHIFT {
+            let offset = offset_of(self.head);
+            self.head = self.head.wrapping_add(STEP);
+            if offset < BLOCK_CAP {
+                // SAFETY: the drain owns the blocks from `block` on, and
+                // `block` holds position `head`.
+                let slot = unsafe { &(*self.block).slots[offset] };
+                let written = if self.wait_for_writers {
+                    slot.wait_write();
+                    true
+                } else {
+                    slot.state.load(Ordering::Acquire) & WRITE != 0
+                };
+                if written {
+                    // SAFETY: the message is written and owned by the
+                    // drain; `head` already moved past it, so a panic in
+                    // its drop cannot make it dropped twice.
+                    slot.msg
+                        .with_mut(|cell| unsafe { (*cell).assume_init_drop() });
+                }
+            } else {
+                // SAFETY: as above; the end of a block means the next block
+                // exists (or is about to be linked by its installer).
+                let next = unsafe {
+                    if self.wait_for_writers {
+                        (*self.block).wait_next()
+                    } else {
+                        (*self.block).next.load(Ordering::Acquire)
+                    }
+                };
+                let done = mem::replace(&mut self.block, next);
+                // SAFETY: every message of `done` is gone; the drain owns it.
+                unsafe { self.chan.free_block(done) };
+            }
+        }
+        let last = mem::replace(&mut self.block, ptr::null_mut());
+        if !last.is_null() {
+            // SAFETY: as above.
+            unsafe { self.chan.free_block(last) };
+        }
+    }
+}
+
+impl<T> Drop for Drain<'_, T> {
+    fn drop(&mut self) {
+        // A no-op unless a message's drop panicked during `run`.
+        self.run();
+    }
+}
+
+impl<T> Drop for Channel<T> {
+    fn drop(&mut self) {
+        let mut drain = Drain {
+            chan: self,
+            head: self.head.index.load(Ordering::Relaxed),
+            tail: self.tail.index.load(Ordering::Relaxed),
+            block: self.head.block.load(Ordering::Relaxed),
+            wait_for_writers: false,
+        };
+        // Take the spare first, so it is freed even if a drop panics.
+        let spare = self.spare.swap(ptr::null_mut(), Ordering::Relaxed);
+        if !spare.is_null() {
+            // SAFETY: we own the channel and so its spare block.
+            unsafe { drain.chan.free_block(spare) };
+        }
+        drain.run();
+    }
+}
+
+/// The receiving side of a list channel, for the select engine.
+pub struct Receiver<'a, T>(&'a Channel<T>);
+
+/// The sending side of a list channel, for the select engine.
+pub struct Sender<'a, T>(&'a Channel<T>);
+
+impl<T> SelectHandle for Receiver<'_, T> {
+    fn try_select(&self, token: &mut Token) -> bool {
+        self.0.start_recv(token)
+    }
+    fn deadline(&self) -> Option<Instant> {
+        None
+    }
+    fn register(&self, oper: Operation, cx: &Context) -> bool {
+        self.0.receivers.register(oper, cx);
+        self.is_ready()
+    }
+    fn unregister(&self, oper: Operation) {
+        self.0.receivers.unregister(oper);
+    }
+    fn accept(&self, token: &mut Token, _cx: &Context) -> bool {
+        self.try_select(token)
+    }
+    fn is_ready(&self) -> bool {
+        !self.0.is_empty() || self.0.is_disconnected()
+    }
+    fn watch(&self, oper: Operation, cx: &Context) -> bool {
+        self.0.receivers.watch(oper, cx);
+        self.is_ready()
+    }
+    fn unwatch(&self, oper: Operation) {
+        self.0.receivers.unwatch(oper);
+    }
+}
+
+impl<T> SelectHandle for Sender<'_, T> {
+    fn try_select(&self, token: &mut Token) -> bool {
+        self.0.start_send(token)
+    }
+    fn deadline(&self) -> Option<Instant> {
+        None
+    }
+    fn register(&self, _oper: Operation, _cx: &Context) -> bool {
+        // Never blocks: nothing to register.
+        self.is_ready()
+    }
+    fn unregister(&self, _oper: Operation) {}
+    fn accept(&self, token: &mut Token, _cx: &Context) -> bool {
+        self.try_select(token)
+    }
+    fn is_ready(&self) -> bool {
+        true
+    }
+    fn watch(&self, _oper: Operation, _cx: &Context) -> bool {
+        self.is_ready()
+    }
+    fn unwatch(&self, _oper: Operation) {}
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::panic::{self, AssertUnwindSafe};
+    use std::sync::atomic::AtomicUsize as StdAtomicUsize;
+    use std::sync::Arc as StdArc;
+    use std::thread;
+    use std::time::Duration;
+
+    /// Scales iteration counts down under miri.
+    const fn scaled(n: usize) -> usize {
+        if cfg!(miri) {
+            n / 50 + 40
+        } else {
+            n
+        }
+    }
+
+    /// Counts its drops; optionally panics when dropped.
+    struct Tracked {
+        drops: StdArc<StdAtomicUsize>,
+        panic_on_drop: bool,
+    }
+
+    impl Tracked {
+        fn new(drops: &StdArc<StdAtomicUsize>) -> Self {
+            Tracked {
+                drops: drops.clone(),
+                panic_on_drop: false,
+            }
+        }
+    }
+
+    impl Drop for Tracked {
+        fn drop(&mut self) {
+            self.drops.fetch_add(1, Ordering::SeqCst);
+            if self.panic_on_drop {
+                panic!("drop of a message panicked");
+            }
+        }
+    }
+
+    fn live_blocks<T>(chan: &Channel<T>) -> usize {
+        chan.stats.allocated.load(Ordering::SeqCst) - chan.stats.freed.load(Ordering::SeqCst)
+    }
+
+    #[test]
+    fn fifo_order_and_len_across_blocks() {
+        let chan = Channel::new();
+        assert!(chan.is_empty());
+        assert_eq!(chan.len(), 0);
+        assert_eq!(chan.capacity(), None);
+        assert!(!chan.is_full());
+        assert_eq!(chan.try_recv(), Err(TryRecvError::Empty));
+        let n = 200;
+        for i in 0..n {
+            chan.try_send(i).unwrap();
+            assert_eq!(chan.len(), i + 1);
+        }
+        assert!(!chan.is_empty());
+        for i in 0..n {
+            assert_eq!(chan.try_recv(), Ok(i));
+            assert_eq!(chan.len(), n - i - 1);
+        }
+        assert!(chan.is_empty());
+        assert_eq!(chan.try_recv(), Err(TryRecvError::Empty));
+        assert!(!chan.is_disconnected());
+    }
+
+    #[test]
+    fn len_matches_a_model_when_interleaved() {
+        let chan = Channel::new();
+        let mut model = std::collections::VecDeque::new();
+        let mut next = 0u32;
+        // A deterministic mix that crosses many block boundaries from both
+        // ends at different phases.
+        for step in 0..scaled(3000) {
+            let sends = (step * 7 + 3) % 5;
+            let recvs = (step * 3 + 1) % 5;
+            for _ in 0..sends {
+                chan.send(next, None).unwrap();
+                model.push_back(next);
+                next += 1;
+            }
+            for _ in 0..recvs {
+                assert_eq!(chan.try_recv().ok(), model.pop_front());
+            }
+            assert_eq!(chan.len(), model.len());
+            assert_eq!(chan.is_empty(), model.is_empty());
+        }
+    }
+
+    #[test]
+    fn disconnect_senders_drains_then_fails() {
+        let chan = Channel::new();
+        for i in 0..40 {
+            chan.try_send(i).unwrap();
+        }
+        assert!(chan.disconnect_senders());
+        assert!(!chan.disconnect_senders());
+        assert!(!chan.disconnect_receivers());
+        assert!(chan.is_disconnected());
+        assert_eq!(chan.try_send(99), Err(TrySendError::Disconnected(99)));
+        assert_eq!(chan.send(98, None), Err(SendTimeoutError::Disconnected(98)));
+        for i in 0..40 {
+            assert_eq!(chan.recv(None), Ok(i));
+        }
+        assert_eq!(chan.try_recv(), Err(TryRecvError::Disconnected));
+        assert_eq!(chan.recv(None), Err(RecvTimeoutError::Disconnected));
+        let past = Instant::now();
+        assert_eq!(chan.recv(Some(past)), Err(RecvTimeoutError::Disconnected));
+    }
+
+    #[test]
+    fn recv_returns_available_message_after_deadline() {
+        let chan = Channel::new();
+        chan.try_send(5).unwrap();
+        let past = Instant::now() - Duration::from_millis(1);
+        assert_eq!(chan.recv(Some(past)), Ok(5));
+        assert_eq!(chan.recv(Some(past)), Err(RecvTimeoutError::Timeout));
+    }
+
+    #[test]
+    fn disconnect_receivers_drops_messages_at_once() {
+        let drops = StdArc::new(StdAtomicUsize::new(0));
+        let chan = Channel::new();
+        for _ in 0..100 {
+            chan.try_send(Tracked::new(&drops)).unwrap();
+        }
+        // Leave a partially read block at the head.
+        for _ in 0..10 {
+            drop(chan.try_recv().unwrap());
+        }
+        assert_eq!(drops.load(Ordering::SeqCst), 10);
+        assert!(chan.disconnect_receivers());
+        assert_eq!(drops.load(Ordering::SeqCst), 100);
+        assert_eq!(live_blocks(&chan), 0);
+        assert_eq!(chan.len(), 0);
+        match chan.try_send(Tracked::new(&drops)) {
+            Err(TrySendError::Disconnected(msg)) => drop(msg),
+            _ => panic!("send on a disconnected channel succeeded"),
+        }
+        assert_eq!(drops.load(Ordering::SeqCst), 101);
+        assert!(!chan.disconnect_senders());
+        drop(chan);
+        assert_eq!(drops.load(Ordering::SeqCst), 101);
+    }
+
+    #[test]
+    fn drop_drops_each_message_once_and_frees_blocks() {
+        for &(sent, received) in &[
+            (0, 0),
+            (1, 0),
+            (30, 0),
+            (31, 0),
+            (32, 0),
+            (31, 31),
+            (62, 31),
+            (62, 30),
+            (100, 45),
+            (100, 100),
+        ] {
+            let drops = StdArc::new(StdAtomicUsize::new(0));
+            let chan = Channel::new();
+            for _ in 0..sent {
+                chan.try_send(Tracked::new(&drops)).unwrap();
+            }
+            for _ in 0..received {
+                drop(chan.try_recv().unwrap());
+            }
+            assert_eq!(drops.load(Ordering::SeqCst), received);
+            let stats = chan.stats.clone();
+            drop(chan);
+            let allocated = stats.allocated.load(Ordering::SeqCst);
+            let freed = stats.freed.load(Ordering::SeqCst);
+            assert_eq!(drops.load(Ordering::SeqCst), sent, "{sent}/{received}");
+            assert_eq!(allocated, freed, "{sent}/{received}: a block leaked");
+        }
+    }
+
+    #[test]
+    fn steady_traffic_reuses_the_spare_block() {
+        let chan = Channel::new();
+        let mut next = 0usize;
+        let mut expected = 0usize;
+        for _ in 0..scaled(500) {
+            for _ in 0..20 {
+                chan.try_send(next).unwrap();
+                next += 1;
+            }
+            for _ in 0..20 {
+                assert_eq!(chan.try_recv(), Ok(expected));
+                expected += 1;
+            }
+        }
+        // The queue never spans more than two blocks, plus the spare.
+        assert!(chan.stats.allocated.load(Ordering::SeqCst) <= 3);
+    }
+
+    #[test]
+    fn memory_returns_after_a_burst() {
+        let chan = Channel::new();
+        let n = scaled(10_000);
+        for i in 0..n {
+            chan.try_send(i).unwrap();
+        }
+        assert!(live_blocks(&chan) >= n / BLOCK_CAP);
+        for i in 0..n {
+            assert_eq!(chan.try_recv(), Ok(i));
+        }
+        // The head block plus at most one spare remain.
+        assert!(
+            live_blocks(&chan) <= 2,
+            "{} blocks live",
+            live_blocks(&chan)
+        );
+    }
+
+    #[test]
+    fn zero_sized_messages() {
+        let chan = Channel::new();
+        for _ in 0..100 {
+            chan.try_send(()).unwrap();
+        }
+        assert_eq!(chan.len(), 100);
+        for _ in 0..100 {
+            assert_eq!(chan.try_recv(), Ok(()));
+        }
+        assert_eq!(chan.try_recv(), Err(TryRecvError::Empty));
+    }
+
+    #[test]
+    fn large_messages_do_not_overflow_the_stack() {
+        let chan = Channel::new();
+        let big = vec![[7u8; 1 << 16]; 2];
+        for arr in big {
+            chan.try_send(arr).unwrap();
+        }
+        assert_eq!(chan.try_recv().unwrap()[100], 7);
+    }
+
+    #[test]
+    fn recv_times_out() {
+        let chan = Channel::<i32>::new();
+        let start = Instant::now();
+        let timeout = Duration::from_millis(20);
+        assert_eq!(
+            chan.recv(Some(start + timeout)),
+            Err(RecvTimeoutError::Timeout)
+        );
+        assert!(start.elapsed() >= timeout);
+    }
+
+    #[test]
+    fn blocked_receiver_is_woken_by_send_and_by_disconnect() {
+        let chan = Channel::new();
+        thread::scope(|s| {
+            let receiver = s.spawn(|| (chan.recv(None), chan.recv(None)));
+            thread::sleep(Duration::from_millis(20));
+            chan.send(1, None).unwrap();
+            thread::sleep(Duration::from_millis(20));
+            chan.disconnect_senders();
+            assert_eq!(
+                receiver.join().unwrap(),
+                (Ok(1), Err(RecvTimeoutError::Disconnected))
+            );
+        });
+    }
+
+    #[test]
+    fn mpmc_delivers_every_message_exactly_once() {
+        const SENDERS: usize = 4;
+        const RECEIVERS: usize = 4;
+        let per_sender = scaled(20_000);
+        let chan = Channel::new();
+        let sent = StdAtomicUsize::new(0);
+        let received = thread::scope(|s| {
+            let receivers: Vec<_> = (0..RECEIVERS)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut got = Vec::new();
+                        while let Ok(v) = chan.recv(None) {
+                            got.push(v);
+                        }
+                        got
+                    })
+                })
+                .collect();
+            let senders: Vec<_> = (0..SENDERS)
+                .map(|id| {
+                    let chan = &chan;
+                    let sent = &sent;
+                    s.spawn(move || {
+                        for i in 0..per_sender {
+                            chan.send(id * per_sender + i, None).unwrap();
+                        }
+                        if sent.fetch_add(1, Ordering::SeqCst) + 1 == SENDERS {
+                            chan.disconnect_senders();
+                        }
+                    })
+                })
+                .collect();
+            for sender in senders {
+                sender.join().unwrap();
+            }
+            receivers
+                .into_iter()
+                .map(|r| r.join().unwrap())
+                .collect::<Vec<_>>()
+        });
+        // Each receiver sees each sender's messages in order.
+        for got in &received {
+            let mut last = [None; SENDERS];
+            for &v in got {
+                let id = v / per_sender;
+                if let Some(l) = last[id] {
+                    assert!(l < v);
+                }
+                last[id] = Some(v);
+            }
+        }
+        let mut all: Vec<usize> = received.into_iter().flatten().collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..SENDERS * per_sender).collect::<Vec<_>>());
+        assert!(live_blocks(&chan) <= 2);
+    }
+
+    #[test]
+    fn receivers_disconnecting_during_sends_drop_everything_once() {
+        let drops = StdArc::new(StdAtomicUsize::new(0));
+        let created = StdAtomicUsize::new(0);
+        let chan = Channel::new();
+        thread::scope(|s| {
+            for _ in 0..3 {
+                s.spawn(|| loop {
+                    created.fetch_add(1, Ordering::SeqCst);
+                    if let Err(TrySendError::Disconnected(msg)) =
+                        chan.try_send(Tracked::new(&drops))
+                    {
+                        drop(msg);
+                        break;
+                    }
+                });
+            }
+            for _ in 0..scaled(2000) {
+                while chan.try_recv().is_err() {
+                    thread::yield_now();
+                }
+            }
+            chan.disconnect_receivers();
+        });
+        drop(chan);
+        assert_eq!(drops.load(Ordering::SeqCst), created.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn senders_and_receivers_disconnecting_concurrently() {
+        for _ in 0..scaled(200) {
+            let drops = StdArc::new(StdAtomicUsize::new(0));
+            let chan = Channel::new();
+            for _ in 0..40 {
+                chan.try_send(Tracked::new(&drops)).unwrap();
+            }
+            thread::scope(|s| {
+                s.spawn(|| chan.disconnect_senders());
+                s.spawn(|| chan.disconnect_receivers());
+            });
+            drop(chan);
+            assert_eq!(drops.load(Ordering::SeqCst), 40);
+        }
+    }
+
+    #[test]
+    fn panicking_drop_does_not_double_drop() {
+        let drops = StdArc::new(StdAtomicUsize::new(0));
+        let chan = Channel::new();
+        for i in 0..70 {
+            let mut msg = Tracked::new(&drops);
+            msg.panic_on_drop = i == 35;
+            chan.try_send(msg).unwrap();
+        }
+        let result = panic::catch_unwind(AssertUnwindSafe(|| chan.disconnect_receivers()));
+        assert!(result.is_err());
+        assert_eq!(drops.load(Ordering::SeqCst), 70);
+        assert_eq!(live_blocks(&chan), 0);
+        drop(chan);
+        assert_eq!(drops.load(Ordering::SeqCst), 70);
+
+        // The same when the channel itself is dropped.
+        let drops = StdArc::new(StdAtomicUsize::new(0));
+        let chan = Channel::new();
+        for i in 0..70 {
+            let mut msg = Tracked::new(&drops);
+            msg.panic_on_drop = i == 3;
+            chan.try_send(msg).unwrap();
+        }
+        let result = panic::catch_unwind(AssertUnwindSafe(|| drop(chan)));
+        assert!(result.is_err());
+        assert_eq!(drops.load(Ordering::SeqCst), 70);
+    }
+
+    #[test]
+    fn select_handles_reserve_and_complete() {
+        let chan = Channel::new();
+        let (rx, tx) = (chan.receiver(), chan.sender());
+        assert!(!rx.is_ready());
+        assert!(tx.is_ready());
+        assert_eq!(rx.deadline(), None);
+        assert_eq!(tx.deadline(), None);
+        let mut token = Token::default();
+        assert!(!rx.try_select(&mut token));
+        assert!(tx.try_select(&mut token));
+        // SAFETY: reserved just above on this channel.
+        unsafe { chan.write(&mut token, 1) }.unwrap();
+        assert!(rx.is_ready());
+        let mut token = Token::default();
+        assert!(rx.try_select(&mut token));
+        // SAFETY: reserved just above on this channel.
+        assert_eq!(unsafe { chan.read(&mut token) }, Ok(1));
+
+        // A send selected before the disconnection fails to complete after.
+        let mut token = Token::default();
+        assert!(tx.accept(&mut token, &Context::for_current_thread()));
+        chan.disconnect_receivers();
+        // SAFETY: reserved just above on this channel.
+        assert_eq!(unsafe { chan.write(&mut token, 2) }, Err(2));
+        assert!(rx.is_ready());
+        let mut token = Token::default();
+        assert!(rx.try_select(&mut token));
+        // SAFETY: reserved just above on this channel.
+        assert_eq!(unsafe { chan.read(&mut token) }, Err(()));
+    }
+
+    #[test]
+    fn registered_receiver_is_selected_by_a_send() {
+        let chan = Channel::new();
+        let rx = chan.receiver();
+        let mut hook = 0u8;
+        let oper = Operation::hook(&mut hook);
+        Context::with(|cx| {
+            assert!(!rx.register(oper, cx));
+            thread::scope(|s| {
+                s.spawn(|| chan.send(7, None).unwrap());
+            });
+            assert_eq!(cx.selected(), Selected::Operation(oper));
+            rx.unregister(oper);
+        });
+        let mut token = Token::default();
+        assert!(rx.accept(&mut token, &Context::for_current_thread()));
+        // SAFETY: reserved just above on this channel.
+        assert_eq!(unsafe { chan.read(&mut token) }, Ok(7));
+
+        // Observers learn about readiness too.
+        let mut hook = 0u8;
+        let oper = Operation::hook(&mut hook);
+        Context::with(|cx| {
+            assert!(!rx.watch(oper, cx));
+            chan.send(8, None).unwrap();
+            assert_eq!(cx.selected(), Selected::Operation(oper));
+            rx.unwatch(oper);
+            assert!(rx.watch(oper, cx));
+            rx.unwatch(oper);
+        });
+    }
+}
