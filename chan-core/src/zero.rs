@@ -2,56 +2,61 @@
 //!
 //! Algorithm: there is no buffer. One mutex guards two wait queues
 //! (`senders`, `receivers`) and the `is_disconnected` flag. A message goes
-//! straight from one thread to the other through a *packet*: a `ready` flag
-//! plus a message cell.
+//! straight from one thread to the other through a *packet*: a `state` word
+//! (`PENDING`, then `READY` or `CANCELLED`) plus a message cell.
 //!
 //! - An operation that finds a partner waiting in the opposite queue selects
 //!   it (`Waiters::try_select`: one compare-and-swap on the partner's
 //!   context, entry removed from the queue) and takes the partner's packet
 //!   pointer. A sender then writes its message into the packet and sets
-//!   `ready`; a receiver takes the message out of a sender's packet.
+//!   `READY`; a receiver takes the message out of a blocked sender's packet
+//!   and sets `READY`.
 //! - An operation that finds nobody registers itself with a packet and
 //!   blocks. A blocked sender's packet lives on its own stack and holds its
 //!   message; a blocked receiver's packet lives on its stack and is empty.
-//!   When woken with `Selected::Operation`, the blocked thread waits for
-//!   `ready` and only then lets its stack frame (the packet) go.
+//!   When woken with `Selected::Operation`, the blocked thread waits for the
+//!   state to leave `PENDING` and only then lets its stack frame go.
 //! - A select registration (`SelectHandle::register`) does not know whether
 //!   its operation will be the one completed, and completion happens after
 //!   the registering frame returns, so its packet is allocated on the heap
-//!   (`on_stack == false`), always empty at first. The partner publishes it to
-//!   the selected waiter through the context (`store_packet`), and the
-//!   waiter's `accept` picks it up; a select sender then `write`s into its own
-//!   packet.
+//!   (`on_stack == false`), always empty at first. The selecting partner
+//!   publishes it to the waiter through the context (`store_packet`); the
+//!   waiter's `accept` picks it up. A select sender then `write`s into its
+//!   own packet and the partner that selected it reads it.
 //!
 //! Ownership of a packet (the invariants):
-//! - A stack packet belongs to its blocked owner. The partner that selected
-//!   it may access it only until it sets `ready` (its last access); the owner
-//!   does not return before it has seen `ready` (or, when its wait ended
-//!   without being selected, before it has unregistered the entry under the
-//!   lock, after which nobody can select it).
+//! - Exactly one party ever changes a packet's state, once: the *writer* of
+//!   a receiver packet or of a select sender's heap packet, or the *reader*
+//!   of a blocked sender's stack packet. Its store (release) is its last
+//!   access to the packet.
+//! - A stack packet belongs to its blocked owner, which does not return
+//!   before the state has left `PENDING` (or, when its wait ended without
+//!   being selected, before it unregistered the entry under the lock, after
+//!   which nobody can select it).
 //! - A heap packet that was never selected is freed by `unregister`, which
-//!   finds the entry still in the queue. A selected heap packet is no longer
-//!   in the queue; it is freed by whoever *reads* it, in `read`, after
-//!   `ready` is set: the select receiver that registered it (the partner
-//!   wrote into it), or the receiver that selected a registered select
-//!   sender (its owner writes into it). The writer never touches the packet
-//!   after setting `ready`. So each heap packet is freed exactly once.
-//! - A reservation made by `start_send`/`start_recv`, or handed over by
-//!   `accept`, must be completed with `write`/`read`: the partner waits for
-//!   `ready` until then.
+//!   finds the entry still queued. A selected heap packet is out of the queue
+//!   and is freed by its *reader* (the select receiver that registered it,
+//!   or the receiver that selected a registered select sender), after the
+//!   state left `PENDING`. So each heap packet is freed exactly once.
+//! - `CANCELLED` means a reservation was given up (`cancel_send` /
+//!   `cancel_recv`, for a select operation that was never completed): the
+//!   message did not change hands. A blocked thread then simply retries; a
+//!   select operation already committed to this channel blocks on a plain
+//!   send/receive instead. A reservation that is neither completed nor
+//!   cancelled leaves its partner waiting.
 //!
 //! Other rules: the queues are only touched under the lock; threads are
 //! unparked and user values dropped after the lock is released (except
-//! `Waiters::disconnect`/`notify_observers`, which only unpark). A waiter is
-//! never selected by its own thread (`Waiters::try_select` and `can_select`
-//! skip entries whose owner is the current thread), so one select with a
-//! send and a receive on the same zero channel cannot pair with itself.
-//! The plain blocking `send`/`recv` do not allocate.
+//! inside `Waiters::disconnect`/`notify_observers`, which only unpark). A
+//! waiter is never selected by its own thread (`Waiters::try_select` and
+//! `can_select` skip entries whose owner is the current thread), so one
+//! select with a send and a receive on the same zero channel cannot pair
+//! with itself. The plain blocking `send`/`recv` do not allocate.
 
 use crate::context::{Context, Operation, Selected};
 use crate::err::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::select::{SelectHandle, Token};
-use crate::sync::{park_timeout, AtomicBool, Backoff, Mutex, MutexGuard, Ordering, UnsafeCell};
+use crate::sync::{park_timeout, AtomicUsize, Backoff, Mutex, MutexGuard, Ordering, UnsafeCell};
 use crate::waiters::{Entry, Waiters};
 use std::marker::PhantomData;
 use std::ptr;
@@ -69,54 +74,56 @@ impl Default for ZeroToken {
     }
 }
 
+/// The packet's partner has not finished yet.
+const PENDING: usize = 0;
+/// The message changed hands (written into, or taken out of, the packet).
+const READY: usize = 1;
+/// The reservation was given up; the message did not change hands.
+const CANCELLED: usize = 2;
+
 /// The place where one message changes hands.
 struct Packet<T> {
     /// True if the packet lives in a blocked thread's stack frame (its owner
     /// frees it); false if it is a heap allocation of a select registration.
     on_stack: bool,
-    /// Set (release) by the partner's last access: the message was written
-    /// (receiver packets, select sender packets) or taken (blocked sender
-    /// packets).
-    ready: AtomicBool,
+    /// `PENDING`, then `READY` or `CANCELLED` (see the module invariants).
+    state: AtomicUsize,
     /// The message, when there is one.
     msg: UnsafeCell<Option<T>>,
 }
 
 impl<T> Packet<T> {
-    fn empty_on_stack() -> Packet<T> {
+    fn on_stack(msg: Option<T>) -> Packet<T> {
         Packet {
             on_stack: true,
-            ready: AtomicBool::new(false),
-            msg: UnsafeCell::new(None),
-        }
-    }
-
-    fn message_on_stack(msg: T) -> Packet<T> {
-        Packet {
-            on_stack: true,
-            ready: AtomicBool::new(false),
-            msg: UnsafeCell::new(Some(msg)),
+            state: AtomicUsize::new(PENDING),
+            msg: UnsafeCell::new(msg),
         }
     }
 
     fn empty_on_heap() -> *mut Packet<T> {
         Box::into_raw(Box::new(Packet {
             on_stack: false,
-            ready: AtomicBool::new(false),
+            state: AtomicUsize::new(PENDING),
             msg: UnsafeCell::new(None),
         }))
     }
 
-    /// Waits until the partner has finished with the packet.
+    /// Waits until the partner has finished with the packet; true if the
+    /// message changed hands, false if the partner cancelled.
     ///
     /// The partner is normally running and finishes within a few hundred
     /// nanoseconds; it can be delayed (preempted, or a `SelectedOperation`
     /// kept a while before completion), so after spinning and yielding the
     /// wait turns into short sleeps instead of burning a core.
-    fn wait_ready(&self) {
+    fn wait(&self) -> bool {
         let mut backoff = Backoff::new();
         let mut rounds = 0u32;
-        while !self.ready.load(Ordering::Acquire) {
+        loop {
+            match self.state.load(Ordering::Acquire) {
+                PENDING => {}
+                state => return state == READY,
+            }
             if rounds < 64 {
                 backoff.snooze();
                 rounds += 1;
@@ -131,7 +138,7 @@ impl<T> Packet<T> {
     /// # Safety
     /// The caller must have exclusive access to `msg`: it is the owner and
     /// the partner is done (or was never given the packet), or it is the
-    /// partner between selection and `ready`.
+    /// partner before it sets the state.
     unsafe fn take(&self) -> Option<T> {
         // SAFETY: exclusive access, by the caller's contract.
         self.msg.with_mut(|msg| unsafe { (*msg).take() })
@@ -140,15 +147,43 @@ impl<T> Packet<T> {
     /// Puts a message into an empty packet and publishes it.
     ///
     /// # Safety
-    /// As for `take`; the packet must be empty. The packet may be freed as
-    /// soon as this returns.
+    /// As for `take`, and the caller must be the party that sets the state;
+    /// the packet must be empty. It may be freed as soon as this returns.
     unsafe fn fill(&self, msg: T) {
         // SAFETY: exclusive access, by the caller's contract; the slot is
         // empty, so nothing is overwritten without being dropped.
         self.msg
             .with_mut(|slot| unsafe { ptr::write(slot, Some(msg)) });
-        self.ready.store(true, Ordering::Release);
+        self.state.store(READY, Ordering::Release);
     }
+
+    /// Publishes the final state; the packet may be freed as soon as this
+    /// returns.
+    fn finish(&self, state: usize) {
+        self.state.store(state, Ordering::Release);
+    }
+}
+
+/// Frees a heap packet, returning its message if it holds one.
+///
+/// # Safety
+/// `packet` must be a heap packet that the caller alone may free: never
+/// selected and unregistered, or selected and read by the caller after its
+/// state left `PENDING`.
+unsafe fn free_heap<T>(packet: *mut Packet<T>) -> Option<T> {
+    // SAFETY: by the caller's contract nobody else can reach the packet; it
+    // came from `Box::into_raw` in `empty_on_heap`.
+    let packet = unsafe { Box::from_raw(packet) };
+    debug_assert!(!packet.on_stack);
+    // SAFETY: we own the packet.
+    unsafe { packet.take() }
+}
+
+/// What a receive found in a selected sender's packet.
+enum Taken<T> {
+    Message(T),
+    /// The select sender gave up its reservation: try again.
+    Cancelled,
 }
 
 struct Inner {
@@ -168,7 +203,7 @@ pub struct Channel<T> {
 // SAFETY: the channel hands `T` values from one thread to another, which
 // needs `T: Send`. The raw packet pointers in the queues are only used
 // under the protocol above (each access synchronised by the lock, the
-// selection compare-and-swap or the `ready` flag).
+// selection compare-and-swap or the packet state).
 unsafe impl<T: Send> Send for Channel<T> {}
 // SAFETY: as above; all shared state is behind the mutex or atomic.
 unsafe impl<T: Send> Sync for Channel<T> {}
@@ -219,18 +254,33 @@ impl<T> Channel<T> {
     ///
     /// # Safety
     /// `token` must hold a reservation made on this channel for a send, not
-    /// yet completed.
+    /// yet completed or cancelled.
     pub unsafe fn write(&self, token: &mut Token, msg: T) -> Result<(), T> {
         let packet = token.zero.0.cast::<Packet<T>>();
         if packet.is_null() {
             return Err(msg);
         }
         token.zero.0 = ptr::null_mut();
-        // SAFETY: a reserved packet is alive and this thread is its only
-        // writer until `ready` is set (module invariants); it is empty: it is
-        // a receiver's packet or a select sender's own packet.
+        // SAFETY: a reserved send packet is alive, empty, and this thread is
+        // the one that sets its state (module invariants).
         unsafe { (*packet).fill(msg) };
         Ok(())
+    }
+
+    /// Gives up a send reserved by `start_send` or `accept` without sending
+    /// (for a select operation that is dropped uncompleted). The partner
+    /// receiver goes back to waiting for another sender.
+    ///
+    /// # Safety
+    /// As for `write`.
+    pub unsafe fn cancel_send(&self, token: &mut Token) {
+        let packet = token.zero.0.cast::<Packet<T>>();
+        if packet.is_null() {
+            return;
+        }
+        token.zero.0 = ptr::null_mut();
+        // SAFETY: as in `write`: alive, and we set its state.
+        unsafe { (*packet).finish(CANCELLED) };
     }
 
     /// Reserves a waiting sender's packet for a receive (`token.zero`); a
@@ -253,49 +303,85 @@ impl<T> Channel<T> {
     /// Completes a receive reserved by `start_recv` (or by `accept` on a
     /// select receiver): takes the message and releases (or frees) the packet.
     ///
+    /// If the partner cancelled its reservation, this blocks on a plain
+    /// receive instead: the select operation has committed to this channel.
+    ///
     /// # Safety
     /// `token` must hold a reservation made on this channel for a receive,
-    /// not yet completed.
+    /// not yet completed or cancelled.
     pub unsafe fn read(&self, token: &mut Token) -> Result<T, ()> {
         let packet = token.zero.0.cast::<Packet<T>>();
         if packet.is_null() {
             return Err(());
         }
         token.zero.0 = ptr::null_mut();
-        // SAFETY: a reserved packet is alive until this function lets it go.
-        Ok(unsafe { Self::read_packet(packet) })
+        // SAFETY: a reserved receive packet is alive until we let it go; its
+        // writer (if any) was woken when it was selected or is the partner
+        // that selected us.
+        match unsafe { Self::take_packet(packet) } {
+            Taken::Message(msg) => Ok(msg),
+            Taken::Cancelled => self.recv(None).map_err(|_| ()),
+        }
     }
 
-    /// Takes the message of a selected packet: a blocked sender's stack
-    /// packet (then releases it), or a heap packet (waits for the writer,
-    /// then frees it).
+    /// Gives up a receive reserved by `start_recv` or `accept` (for a select
+    /// operation that is dropped uncompleted). A blocked sender keeps its
+    /// message and goes back to waiting; a message already written into a
+    /// select packet is dropped, as if received and discarded.
     ///
     /// # Safety
-    /// `packet` must be a packet selected for a receive by this thread, not
-    /// yet read; if it is a heap packet its writer must have been woken.
-    unsafe fn read_packet(packet: *mut Packet<T>) -> T {
-        // SAFETY: the packet is alive: its owner waits for `ready` (stack)
+    /// As for `read`.
+    pub unsafe fn cancel_recv(&self, token: &mut Token) {
+        let packet = token.zero.0.cast::<Packet<T>>();
+        if packet.is_null() {
+            return;
+        }
+        token.zero.0 = ptr::null_mut();
+        // SAFETY: a reserved receive packet is alive until we let it go.
+        if unsafe { (*packet).on_stack } {
+            // A blocked sender's packet: we set its state.
+            // SAFETY: alive until this store, our last access.
+            unsafe { (*packet).finish(CANCELLED) };
+        } else {
+            // A heap packet: its writer sets the state; we are its reader and
+            // free it. The writer is the partner that selected us or a select
+            // sender that was woken when we selected it.
+            // SAFETY: alive; only we free it.
+            unsafe { (*packet).wait() };
+            // SAFETY: the writer is done; the packet is ours to free.
+            drop(unsafe { free_heap(packet) });
+        }
+    }
+
+    /// Takes the message of a selected sender's packet: a blocked sender's
+    /// stack packet (then releases it), or a heap packet (waits for the
+    /// writer, then frees it).
+    ///
+    /// # Safety
+    /// `packet` must be a packet selected for a receive by (or for) this
+    /// thread, not yet read; if it is a heap packet its writer must be awake.
+    unsafe fn take_packet(packet: *mut Packet<T>) -> Taken<T> {
+        // SAFETY: the packet is alive: its owner waits for the state (stack)
         // or only the reader frees it (heap).
-        let on_stack = unsafe { (*packet).on_stack };
-        if on_stack {
+        if unsafe { (*packet).on_stack } {
             // SAFETY: a blocked sender's packet holds its message from the
-            // start and the sender does not touch it before `ready`.
+            // start and the sender does not touch it before the state changes.
             let msg = unsafe { (*packet).take() };
             // SAFETY: still alive; after this store the owner may free it.
-            unsafe { (*packet).ready.store(true, Ordering::Release) };
-            msg.expect("a blocked sender's packet holds its message")
+            unsafe { (*packet).finish(READY) };
+            Taken::Message(msg.expect("a blocked sender's packet holds its message"))
         } else {
             // SAFETY: alive until freed below, by us only.
-            unsafe { (*packet).wait_ready() };
-            // SAFETY: `ready` is set, so the writer is done with it; the
-            // reader of a heap packet is its only owner now and frees it
-            // (module invariants). The message is dropped by the caller,
-            // outside any lock.
-            let packet = unsafe { Box::from_raw(packet) };
-            // SAFETY: we own the packet.
-            let msg = unsafe { packet.take() };
-            drop(packet);
-            msg.expect("a ready heap packet holds a message")
+            let ready = unsafe { (*packet).wait() };
+            // SAFETY: the writer is done with it; the reader of a heap packet
+            // frees it (module invariants). The message is dropped by the
+            // caller, outside any lock.
+            let msg = unsafe { free_heap(packet) };
+            match (ready, msg) {
+                (true, Some(msg)) => Taken::Message(msg),
+                (false, None) => Taken::Cancelled,
+                _ => unreachable!("a ready packet holds a message, a cancelled one none"),
+            }
         }
     }
 
@@ -322,79 +408,97 @@ impl<T> Channel<T> {
     /// `entry` must have just been selected from `receivers` by this thread.
     unsafe fn write_packet(entry: Entry, msg: T) {
         let Entry { packet, cx, .. } = entry;
-        // Wake first and let go of the context before `ready`: the waiter
-        // cannot return before `ready`, so when it does, its cached context
-        // is no longer shared and can be reused without allocating.
+        // Wake first and let go of the context before the state changes:
+        // the waiter cannot return before that, so when it does, its cached
+        // context is no longer shared and is reused without allocating.
         cx.unpark();
         drop(cx);
         // SAFETY: a selected receiver's packet is empty and alive until we
-        // set `ready`, which `fill` does last.
+        // set its state, which `fill` does last.
         unsafe { (*packet.cast::<Packet<T>>()).fill(msg) };
     }
 
     /// Sends, blocking until a receiver takes the message or `deadline`.
     pub fn send(&self, msg: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
-        let mut inner = self.lock();
-        if let Some(entry) = inner.receivers.try_select() {
-            drop(inner);
-            // SAFETY: we selected the receiver, whose packet waits for us.
-            unsafe { Self::write_packet(entry, msg) };
-            return Ok(());
-        }
-        if inner.is_disconnected {
-            drop(inner);
-            return Err(SendTimeoutError::Disconnected(msg));
-        }
-        if let Some(deadline) = deadline {
-            if Instant::now() >= deadline {
+        let mut msg = msg;
+        loop {
+            let mut inner = self.lock();
+            if let Some(entry) = inner.receivers.try_select() {
                 drop(inner);
-                return Err(SendTimeoutError::Timeout(msg));
-            }
-        }
-
-        Context::with(|cx| {
-            let mut packet = Packet::message_on_stack(msg);
-            let oper = Operation::hook(&mut packet);
-            let packet: *mut Packet<T> = &mut packet;
-            inner
-                .senders
-                .register_with_packet(oper, packet.cast::<()>(), cx);
-            inner.receivers.notify_observers();
-            drop(inner);
-
-            let selected = cx.wait_until(deadline);
-            if let Selected::Operation(_) = selected {
-                // SAFETY: the packet is alive (this frame); the receiver
-                // that selected us sets `ready` after taking the message.
-                unsafe { (*packet).wait_ready() };
+                // SAFETY: we selected the receiver, whose packet waits for us.
+                unsafe { Self::write_packet(entry, msg) };
                 return Ok(());
             }
-            // Nobody selected us: remove the entry (still there, since only
-            // a successful selection removes it); after that no partner can
-            // reach the packet.
-            let entry = self.lock().senders.unregister(oper);
-            debug_assert!(entry.is_some(), "an unselected sender stays registered");
-            drop(entry);
-            // SAFETY: unregistered, so the packet is ours alone.
-            let msg = unsafe { (*packet).take() }.expect("an unselected sender keeps its message");
-            match selected {
-                Selected::Disconnected => Err(SendTimeoutError::Disconnected(msg)),
-                _ => Err(SendTimeoutError::Timeout(msg)),
+            if inner.is_disconnected {
+                drop(inner);
+                return Err(SendTimeoutError::Disconnected(msg));
             }
-        })
+            if let Some(deadline) = deadline {
+                if Instant::now() >= deadline {
+                    drop(inner);
+                    return Err(SendTimeoutError::Timeout(msg));
+                }
+            }
+
+            let result = Context::with(|cx| {
+                let mut packet = Packet::on_stack(Some(msg));
+                let oper = Operation::hook(&mut packet);
+                let packet: *mut Packet<T> = &mut packet;
+                inner
+                    .senders
+                    .register_with_packet(oper, packet.cast::<()>(), cx);
+                inner.receivers.notify_observers();
+                drop(inner);
+
+                let selected = cx.wait_until(deadline);
+                if let Selected::Operation(_) = selected {
+                    // SAFETY: the packet is alive (this frame); the receiver
+                    // that selected us sets the state as its last access.
+                    if unsafe { (*packet).wait() } {
+                        return Ok(());
+                    }
+                    // SAFETY: the receiver cancelled and is gone: the
+                    // packet and its message are ours again.
+                    let msg = unsafe { (*packet).take() };
+                    return Err(SendRetry::Again(msg.expect(UNSENT)));
+                }
+                // Nobody selected us: remove the entry (still there, since
+                // only a successful selection removes it); after that no
+                // partner can reach the packet.
+                let entry = self.lock().senders.unregister(oper);
+                debug_assert!(entry.is_some(), "an unselected sender stays registered");
+                drop(entry);
+                // SAFETY: unregistered, so the packet is ours alone.
+                let msg = unsafe { (*packet).take() }.expect(UNSENT);
+                Err(SendRetry::Fail(match selected {
+                    Selected::Disconnected => SendTimeoutError::Disconnected(msg),
+                    _ => SendTimeoutError::Timeout(msg),
+                }))
+            });
+            match result {
+                Ok(()) => return Ok(()),
+                Err(SendRetry::Again(again)) => msg = again,
+                Err(SendRetry::Fail(error)) => return Err(error),
+            }
+        }
     }
 
     /// Receives only if a sender is already waiting.
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        let mut inner = self.lock();
-        if let Some(entry) = inner.senders.try_select() {
-            drop(inner);
-            // SAFETY: we selected the sender.
-            Ok(unsafe { Self::take_from(entry) })
-        } else if inner.is_disconnected {
-            Err(TryRecvError::Disconnected)
-        } else {
-            Err(TryRecvError::Empty)
+        loop {
+            let mut inner = self.lock();
+            if let Some(entry) = inner.senders.try_select() {
+                drop(inner);
+                // SAFETY: we selected the sender.
+                match unsafe { Self::take_from(entry) } {
+                    Taken::Message(msg) => return Ok(msg),
+                    Taken::Cancelled => continue,
+                }
+            } else if inner.is_disconnected {
+                return Err(TryRecvError::Disconnected);
+            } else {
+                return Err(TryRecvError::Empty);
+            }
         }
     }
 
@@ -402,75 +506,87 @@ impl<T> Channel<T> {
     ///
     /// # Safety
     /// `entry` must have just been selected from `senders` by this thread.
-    unsafe fn take_from(entry: Entry) -> T {
+    unsafe fn take_from(entry: Entry) -> Taken<T> {
         let Entry { packet, cx, .. } = entry;
         let packet = packet.cast::<Packet<T>>();
-        // SAFETY: the packet is alive until we set `ready` (stack) or free
+        // SAFETY: the packet is alive until we set its state (stack) or free
         // it (heap).
         if unsafe { (*packet).on_stack } {
             // SAFETY: a blocked sender's packet holds its message and the
-            // sender does not touch it before `ready`.
+            // sender does not touch it before the state changes.
             let msg = unsafe { (*packet).take() };
-            // As in `write_packet`: wake and drop the context before `ready`.
+            // As in `write_packet`: wake and drop the context first.
             cx.unpark();
             drop(cx);
             // SAFETY: still alive; after this store the owner may free it.
-            unsafe { (*packet).ready.store(true, Ordering::Release) };
-            msg.expect("a blocked sender's packet holds its message")
+            unsafe { (*packet).finish(READY) };
+            Taken::Message(msg.expect("a blocked sender's packet holds its message"))
         } else {
             // A select sender writes its message only once awake.
             cx.unpark();
             drop(cx);
             // SAFETY: selected by us, not read yet; the writer is woken.
-            unsafe { Self::read_packet(packet) }
+            unsafe { Self::take_packet(packet) }
         }
     }
 
     /// Receives, blocking until a sender hands over a message or `deadline`.
     pub fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        let mut inner = self.lock();
-        if let Some(entry) = inner.senders.try_select() {
-            drop(inner);
-            // SAFETY: we selected the sender.
-            return Ok(unsafe { Self::take_from(entry) });
-        }
-        if inner.is_disconnected {
-            return Err(RecvTimeoutError::Disconnected);
-        }
-        if let Some(deadline) = deadline {
-            if Instant::now() >= deadline {
-                return Err(RecvTimeoutError::Timeout);
+        loop {
+            let mut inner = self.lock();
+            if let Some(entry) = inner.senders.try_select() {
+                drop(inner);
+                // SAFETY: we selected the sender.
+                match unsafe { Self::take_from(entry) } {
+                    Taken::Message(msg) => return Ok(msg),
+                    Taken::Cancelled => continue,
+                }
             }
-        }
+            if inner.is_disconnected {
+                return Err(RecvTimeoutError::Disconnected);
+            }
+            if let Some(deadline) = deadline {
+                if Instant::now() >= deadline {
+                    return Err(RecvTimeoutError::Timeout);
+                }
+            }
 
-        Context::with(|cx| {
-            let mut packet = Packet::<T>::empty_on_stack();
-            let oper = Operation::hook(&mut packet);
-            let packet: *mut Packet<T> = &mut packet;
-            inner
-                .receivers
-                .register_with_packet(oper, packet.cast::<()>(), cx);
-            inner.senders.notify_observers();
-            drop(inner);
+            let result = Context::with(|cx| {
+                let mut packet = Packet::<T>::on_stack(None);
+                let oper = Operation::hook(&mut packet);
+                let packet: *mut Packet<T> = &mut packet;
+                inner
+                    .receivers
+                    .register_with_packet(oper, packet.cast::<()>(), cx);
+                inner.senders.notify_observers();
+                drop(inner);
 
-            let selected = cx.wait_until(deadline);
-            if let Selected::Operation(_) = selected {
-                // SAFETY: the packet is alive (this frame); the sender that
-                // selected us sets `ready` after writing the message, and
-                // does not touch the packet afterwards.
-                unsafe { (*packet).wait_ready() };
-                // SAFETY: the writer is done: the packet is ours.
-                let msg = unsafe { (*packet).take() };
-                return Ok(msg.expect("a ready packet holds a message"));
+                let selected = cx.wait_until(deadline);
+                if let Selected::Operation(_) = selected {
+                    // SAFETY: the packet is alive (this frame); the sender
+                    // that selected us sets the state as its last access.
+                    if unsafe { (*packet).wait() } {
+                        // SAFETY: the writer is done: the packet is ours.
+                        let msg = unsafe { (*packet).take() };
+                        return Ok(Some(msg.expect("a ready packet holds a message")));
+                    }
+                    // The sender cancelled: wait again.
+                    return Ok(None);
+                }
+                let entry = self.lock().receivers.unregister(oper);
+                debug_assert!(entry.is_some(), "an unselected receiver stays registered");
+                drop(entry);
+                match selected {
+                    Selected::Disconnected => Err(RecvTimeoutError::Disconnected),
+                    _ => Err(RecvTimeoutError::Timeout),
+                }
+            });
+            match result {
+                Ok(Some(msg)) => return Ok(msg),
+                Ok(None) => {}
+                Err(error) => return Err(error),
             }
-            let entry = self.lock().receivers.unregister(oper);
-            debug_assert!(entry.is_some(), "an unselected receiver stays registered");
-            drop(entry);
-            match selected {
-                Selected::Disconnected => Err(RecvTimeoutError::Disconnected),
-                _ => Err(RecvTimeoutError::Timeout),
-            }
-        })
+        }
     }
 
     /// Always 0: a rendezvous channel holds no messages.
@@ -528,10 +644,22 @@ impl<T> Channel<T> {
             // SAFETY: registrations made through `SelectHandle::register`
             // carry a heap packet; the entry was still queued, so nobody
             // selected it and nobody else holds the pointer. It is empty.
-            drop(unsafe { Box::from_raw(entry.packet.cast::<Packet<T>>()) });
+            let msg = unsafe { free_heap(entry.packet.cast::<Packet<T>>()) };
+            debug_assert!(msg.is_none());
         }
     }
 }
+
+/// How a blocking send attempt that did not hand over its message ended.
+enum SendRetry<T> {
+    /// The receiver cancelled: the message is back, try again.
+    Again(T),
+    /// Timed out or disconnected.
+    Fail(SendTimeoutError<T>),
+}
+
+/// Why a blocked sender's packet still holds a message.
+const UNSENT: &str = "an unsent message stays in the sender's packet";
 
 /// The receiving side of a zero channel, for the select engine.
 pub struct Receiver<'a, T>(&'a Channel<T>);
@@ -1044,5 +1172,139 @@ mod tests {
                 assert_eq!(sender.join().unwrap(), Ok(()));
             });
         });
+    }
+
+    /// Runs `f` as a select operation registered on `handle` in another
+    /// thread: register, wait to be selected, accept, then `f` completes
+    /// (or cancels) the reservation.
+    fn spawn_select<'scope, H, R>(
+        s: &'scope thread::Scope<'scope, '_>,
+        handle: H,
+        f: impl FnOnce(&mut Token) -> R + Send + 'scope,
+    ) -> thread::ScopedJoinHandle<'scope, R>
+    where
+        H: SelectHandle + Send + 'scope,
+        R: Send + 'scope,
+    {
+        s.spawn(move || {
+            Context::with(|cx| {
+                let mut hook = 0u8;
+                let oper = Operation::hook(&mut hook);
+                assert!(!handle.register(oper, cx));
+                assert_eq!(cx.wait_until(None), Selected::Operation(oper));
+                let mut token = Token::default();
+                assert!(handle.accept(&mut token, cx));
+                f(&mut token)
+            })
+        })
+    }
+
+    #[test]
+    fn cancelled_reservations_let_blocked_threads_retry() {
+        let drops = StdArc::new(StdAtomicUsize::new(0));
+        let chan = Channel::new();
+        thread::scope(|s| {
+            // A blocked receiver whose sender gives up waits for the next.
+            let receiver = s.spawn(|| chan.recv(None).map(|msg: DropCounter| drop(msg)));
+            until(|| receiver_waiting(&chan));
+            let mut token = Token::default();
+            assert!(chan.start_send(&mut token));
+            // SAFETY: reserved on this channel.
+            unsafe { chan.cancel_send(&mut token) };
+            until(|| receiver_waiting(&chan));
+            assert!(chan.send(DropCounter(drops.clone()), None).is_ok());
+            assert_eq!(receiver.join().unwrap(), Ok(()));
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+
+            // A blocked sender whose receiver gives up keeps its message.
+            let counter = DropCounter(drops.clone());
+            let sender = s.spawn(|| chan.send(counter, None).is_ok());
+            until(|| sender_waiting(&chan));
+            assert!(chan.start_recv(&mut token));
+            // SAFETY: reserved on this channel.
+            unsafe { chan.cancel_recv(&mut token) };
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+            until(|| sender_waiting(&chan));
+            drop(chan.recv(None).ok().unwrap());
+            assert!(sender.join().unwrap());
+            assert_eq!(drops.load(Ordering::SeqCst), 2);
+        });
+    }
+
+    #[test]
+    fn cancelled_select_senders_and_receivers() {
+        let drops = StdArc::new(StdAtomicUsize::new(0));
+        let chan = Channel::<DropCounter>::new();
+        thread::scope(|s| {
+            let chan = &chan;
+            // A select sender selected by a blocking receive cancels: the
+            // receiver takes the next message instead.
+            // SAFETY: accepted on this channel.
+            let select_sender = spawn_select(s, chan.sender(), move |token| unsafe {
+                chan.cancel_send(token)
+            });
+            until(|| sender_waiting(chan));
+            let receiver = s.spawn(move || chan.recv(None).is_ok());
+            select_sender.join().unwrap();
+            until(|| receiver_waiting(chan));
+            chan.send(DropCounter(drops.clone()), None).ok().unwrap();
+            assert!(receiver.join().unwrap());
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+
+            // A select receiver fed by a sender then cancelled drops the
+            // message (the send had already succeeded).
+            // SAFETY: accepted on this channel.
+            let select_receiver = spawn_select(s, chan.receiver(), move |token| unsafe {
+                chan.cancel_recv(token)
+            });
+            until(|| receiver_waiting(chan));
+            chan.send(DropCounter(drops.clone()), None).ok().unwrap();
+            select_receiver.join().unwrap();
+            assert_eq!(drops.load(Ordering::SeqCst), 2);
+
+            // A select receiver whose (active) sender cancels falls back to
+            // a plain receive.
+            // SAFETY: accepted on this channel.
+            let select_receiver = spawn_select(s, chan.receiver(), move |token| unsafe {
+                chan.read(token).is_ok()
+            });
+            until(|| receiver_waiting(chan));
+            let mut token = Token::default();
+            assert!(chan.start_send(&mut token));
+            // SAFETY: reserved on this channel.
+            unsafe { chan.cancel_send(&mut token) };
+            until(|| receiver_waiting(chan));
+            chan.send(DropCounter(drops.clone()), None).ok().unwrap();
+            assert!(select_receiver.join().unwrap());
+            assert_eq!(drops.load(Ordering::SeqCst), 3);
+
+            // Both sides of a select-to-select pairing give up: the packet
+            // is freed once.
+            // SAFETY: accepted on this channel.
+            let select_sender = spawn_select(s, chan.sender(), move |token| unsafe {
+                chan.cancel_send(token)
+            });
+            until(|| sender_waiting(chan));
+            assert!(chan.start_recv(&mut token));
+            // SAFETY: reserved on this channel.
+            unsafe { chan.cancel_recv(&mut token) };
+            select_sender.join().unwrap();
+
+            // The active receiver gives up after the select sender wrote:
+            // the message is dropped once.
+            let counter = DropCounter(drops.clone());
+            // SAFETY: accepted on this channel.
+            let select_sender = spawn_select(s, chan.sender(), move |token| unsafe {
+                chan.write(token, counter).is_ok()
+            });
+            until(|| sender_waiting(chan));
+            assert!(chan.start_recv(&mut token));
+            assert!(select_sender.join().unwrap());
+            assert_eq!(drops.load(Ordering::SeqCst), 3);
+            // SAFETY: reserved on this channel.
+            unsafe { chan.cancel_recv(&mut token) };
+            assert_eq!(drops.load(Ordering::SeqCst), 4);
+        });
+        assert!(!sender_waiting(&chan) && !receiver_waiting(&chan));
     }
 }
