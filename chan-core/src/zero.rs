@@ -146,21 +146,29 @@ impl<T> Packet<T> {
 
     /// Puts a message into an empty packet and publishes it.
     ///
+    /// Takes a raw pointer, not `&self`: the packet may be freed as soon as
+    /// the state is stored, while a `&self` argument would still be live.
+    ///
     /// # Safety
-    /// As for `take`, and the caller must be the party that sets the state;
-    /// the packet must be empty. It may be freed as soon as this returns.
-    unsafe fn fill(&self, msg: T) {
-        // SAFETY: exclusive access, by the caller's contract; the slot is
-        // empty, so nothing is overwritten without being dropped.
-        self.msg
-            .with_mut(|slot| unsafe { ptr::write(slot, Some(msg)) });
-        self.state.store(READY, Ordering::Release);
+    /// `packet` must be alive, empty, and the caller the party that sets its
+    /// state (module invariants).
+    unsafe fn fill(packet: *mut Packet<T>, msg: T) {
+        // SAFETY: exclusive access to the message, by the caller's contract;
+        // the slot is empty, so nothing is overwritten without being dropped.
+        unsafe { (*packet).msg.with_mut(|slot| ptr::write(slot, Some(msg))) };
+        // SAFETY: as for `finish`.
+        unsafe { Self::finish(packet, READY) };
     }
 
-    /// Publishes the final state; the packet may be freed as soon as this
-    /// returns.
-    fn finish(&self, state: usize) {
-        self.state.store(state, Ordering::Release);
+    /// Publishes the final state. Only the `state` field is borrowed, for the
+    /// store itself: the packet may be freed as soon as it lands.
+    ///
+    /// # Safety
+    /// `packet` must be alive and the caller the party that sets its state.
+    unsafe fn finish(packet: *const Packet<T>, state: usize) {
+        // SAFETY: alive by the caller's contract; `state` is an atomic, so
+        // a concurrent reader is fine.
+        unsafe { (*packet).state.store(state, Ordering::Release) };
     }
 }
 
@@ -263,7 +271,7 @@ impl<T> Channel<T> {
         token.zero.0 = ptr::null_mut();
         // SAFETY: a reserved send packet is alive, empty, and this thread is
         // the one that sets its state (module invariants).
-        unsafe { (*packet).fill(msg) };
+        unsafe { Packet::fill(packet, msg) };
         Ok(())
     }
 
@@ -283,7 +291,7 @@ impl<T> Channel<T> {
         }
         token.zero.0 = ptr::null_mut();
         // SAFETY: as in `write`: alive, and we set its state.
-        unsafe { (*packet).finish(CANCELLED) };
+        unsafe { Packet::finish(packet, CANCELLED) };
     }
 
     /// Reserves a waiting sender's packet for a receive (`token.zero`); a
@@ -347,7 +355,7 @@ impl<T> Channel<T> {
         if unsafe { (*packet).on_stack } {
             // A blocked sender's packet: we set its state.
             // SAFETY: alive until this store, our last access.
-            unsafe { (*packet).finish(CANCELLED) };
+            unsafe { Packet::finish(packet, CANCELLED) };
         } else {
             // A heap packet: its writer sets the state; we are its reader and
             // free it. The writer is the partner that selected us or a select
@@ -374,7 +382,7 @@ impl<T> Channel<T> {
             // start and the sender does not touch it before the state changes.
             let msg = unsafe { (*packet).take() };
             // SAFETY: still alive; after this store the owner may free it.
-            unsafe { (*packet).finish(READY) };
+            unsafe { Packet::finish(packet, READY) };
             Taken::Message(msg.expect("a blocked sender's packet holds its message"))
         } else {
             // SAFETY: alive until freed below, by us only.
@@ -421,7 +429,7 @@ impl<T> Channel<T> {
         drop(cx);
         // SAFETY: a selected receiver's packet is empty and alive until we
         // set its state, which `fill` does last.
-        unsafe { (*packet.cast::<Packet<T>>()).fill(msg) };
+        unsafe { Packet::fill(packet.cast::<Packet<T>>(), msg) };
     }
 
     /// Sends, blocking until a receiver takes the message or `deadline`.
@@ -525,7 +533,7 @@ impl<T> Channel<T> {
             cx.unpark();
             drop(cx);
             // SAFETY: still alive; after this store the owner may free it.
-            unsafe { (*packet).finish(READY) };
+            unsafe { Packet::finish(packet, READY) };
             Taken::Message(msg.expect("a blocked sender's packet holds its message"))
         } else {
             // A select sender writes its message only once awake.
