@@ -56,6 +56,11 @@ fn hidden(name: &str) -> Ident {
     Ident::new(name, Span::mixed_site())
 }
 
+/// The same hygienic identifier, reported at `location` in diagnostics.
+fn at(ident: &Ident, location: Span) -> Ident {
+    Ident::new(&ident.to_string(), ident.span().located_at(location))
+}
+
 /// The expression in parentheses, so that rustc parses it as a unit wherever
 /// it lands (a struct literal in a `match` scrutinee, or `{ a } + b` in
 /// statement position). The parentheses carry the macro's own span, which
@@ -120,20 +125,27 @@ pub(crate) fn expand(input: &Input) -> TokenStream {
     // the span of the user's expression so type errors point at it.
     let coercions = channel_arms.iter().map(|c| {
         let name = &c.chan;
+        let (ArmKind::Recv { chan, .. } | ArmKind::Send { chan, .. }) = c.kind else {
+            unreachable!("channel arms only")
+        };
+        let rhs = at(name, chan.span());
         match c.kind {
             ArmKind::Recv { chan, .. } => quote_spanned! {chan.span()=>
-                let #name: &#krate::Receiver<_> = #name;
+                let #name: &#krate::Receiver<_> = #rhs;
             },
             ArmKind::Send { chan, .. } => quote_spanned! {chan.span()=>
-                let #name: &#krate::Sender<_> = #name;
+                let #name: &#krate::Sender<_> = #rhs;
             },
             ArmKind::Default { .. } => unreachable!("channel arms only"),
         }
     });
     let timeout_coercion = match default {
-        Some(Some(expr)) => quote_spanned! {expr.span()=>
-            let #timeout: ::core::time::Duration = #timeout;
-        },
+        Some(Some(expr)) => {
+            let rhs = at(&timeout, expr.span());
+            quote_spanned! {expr.span()=>
+                let #timeout: ::core::time::Duration = #rhs;
+            }
+        }
         _ => TokenStream::new(),
     };
 

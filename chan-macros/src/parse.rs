@@ -332,6 +332,39 @@ fn parse_pattern(input: ParseStream, keyword: &Ident, after: Span) -> Result<Pat
             "expected a pattern after `->` (use `_` to ignore the result)",
         ));
     }
+    // A pattern ends at `=>` (or, when that is missing, at the next comma).
+    let fork = input.fork();
+    let mut tokens = Vec::new();
+    while !fork.is_empty() && !fork.peek(Token![=>]) && !fork.peek(Token![,]) {
+        tokens.push(fork.parse::<TokenTree>()?);
+    }
+    if fork.peek(Token![=>]) {
+        let pat = Pat::parse_multi_with_leading_vert(input)?;
+        if !input.peek(Token![=>]) {
+            return Err(Error::new(input.span(), "expected `=>` after the pattern"));
+        }
+        return Ok(pat);
+    }
+    // No `=>`: report it missing after the longest prefix that is a pattern,
+    // so that `recv(r) -> msg { body }` points at the body's brace.
+    let complete_pattern = |input: ParseStream| -> Result<Pat> {
+        let pat = Pat::parse_multi_with_leading_vert(input)?;
+        if input.is_empty() {
+            Ok(pat)
+        } else {
+            Err(input.error("trailing tokens"))
+        }
+    };
+    for len in (1..=tokens.len()).rev() {
+        let prefix: TokenStream = tokens[..len].iter().cloned().collect();
+        if syn::parse::Parser::parse2(complete_pattern, prefix).is_ok() {
+            let span = match tokens.get(len) {
+                Some(next) => next.span(),
+                None => error_at_next(&fork, tokens[len - 1].span(), "").span(),
+            };
+            return Err(Error::new(span, "expected `=>` after the pattern"));
+        }
+    }
     Pat::parse_multi_with_leading_vert(input)
 }
 

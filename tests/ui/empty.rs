@@ -1,0 +1,5 @@
+use chan::select;
+
+fn main() {
+    select! {}
+}

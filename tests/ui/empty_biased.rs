@@ -1,0 +1,5 @@
+use chan::select_biased;
+
+fn main() {
+    let _ = select_biased! {};
+}

@@ -1,0 +1,7 @@
+use chan::select;
+
+fn main() {
+    select! {
+        5 => {}
+    }
+}
