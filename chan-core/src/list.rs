@@ -1404,3 +1404,122 @@ mod tests {
         });
     }
 }
+
+/// Loom models of the paths that only the list flavor has: the hand-over
+/// at a block's end, the release walk and spare recycling, and discarding
+/// messages while a sender is mid-send.
+/// Run with `RUSTFLAGS="--cfg loom" cargo test -p chan-core --release --lib list`.
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use loom::sync::atomic::AtomicUsize as LoomAtomicUsize;
+    use loom::sync::Arc as LoomArc;
+    use loom::thread;
+
+    fn model(f: impl Fn() + Sync + Send + 'static) {
+        let mut builder = loom::model::Builder::new();
+        if builder.preemption_bound.is_none() {
+            builder.preemption_bound = Some(2);
+        }
+        builder.check(f);
+    }
+
+    struct Counted(LoomArc<LoomAtomicUsize>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn two_readers_release_a_block_while_a_sender_reuses_it() {
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = Some(2);
+        builder.max_branches = 100_000;
+        builder.check(|| {
+            let chan = LoomArc::new(Channel::new());
+            // Fill the first block and all but the last slot of the second.
+            for i in 0..2 * BLOCK_CAP - 1 {
+                chan.try_send(i).unwrap();
+            }
+            // Read slots 0..29 here; slots 29 and 30 race in two threads,
+            // so either may complete the release walk and keep the block
+            // as the spare, while the sender below claims the second
+            // block's last slot and so obtains a third block: the spare if
+            // the walk is complete, else a new one.
+            for i in 0..BLOCK_CAP - 2 {
+                assert_eq!(chan.try_recv(), Ok(i));
+            }
+            let readers: Vec<_> = (0..2)
+                .map(|_| {
+                    let chan = chan.clone();
+                    thread::spawn(move || chan.try_recv().unwrap())
+                })
+                .collect();
+            let sender = {
+                let chan = chan.clone();
+                thread::spawn(move || {
+                    chan.try_send(2 * BLOCK_CAP - 1).unwrap();
+                    chan.try_send(2 * BLOCK_CAP).unwrap();
+                })
+            };
+            let mut got: Vec<usize> = readers.into_iter().map(|r| r.join().unwrap()).collect();
+            got.sort_unstable();
+            assert_eq!(got, [BLOCK_CAP - 2, BLOCK_CAP - 1]);
+            sender.join().unwrap();
+            for i in BLOCK_CAP..2 * BLOCK_CAP + 1 {
+                assert_eq!(chan.try_recv(), Ok(i));
+            }
+            assert_eq!(chan.try_recv(), Err(TryRecvError::Empty));
+        });
+    }
+
+    #[test]
+    fn receiver_and_sender_cross_a_block_end() {
+        model(|| {
+            let chan = LoomArc::new(Channel::new());
+            for i in 0..BLOCK_CAP - 1 {
+                chan.try_send(i).unwrap();
+            }
+            let sender = {
+                let chan = chan.clone();
+                thread::spawn(move || {
+                    chan.send(BLOCK_CAP - 1, None).unwrap();
+                    chan.send(BLOCK_CAP, None).unwrap();
+                    chan.disconnect_senders();
+                })
+            };
+            for i in 0..BLOCK_CAP + 1 {
+                assert_eq!(chan.recv(None), Ok(i));
+            }
+            assert_eq!(chan.recv(None), Err(RecvTimeoutError::Disconnected));
+            sender.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn receivers_disconnect_while_a_sender_crosses_a_block_end() {
+        model(|| {
+            let drops = LoomArc::new(LoomAtomicUsize::new(0));
+            let chan = LoomArc::new(Channel::new());
+            for _ in 0..BLOCK_CAP - 1 {
+                chan.try_send(Counted(drops.clone())).unwrap();
+            }
+            let sender = {
+                let chan = chan.clone();
+                let drops = drops.clone();
+                thread::spawn(move || {
+                    for _ in 0..2 {
+                        // A rejected message comes back and is dropped here.
+                        let _ = chan.try_send(Counted(drops.clone()));
+                    }
+                })
+            };
+            assert!(chan.disconnect_receivers());
+            sender.join().unwrap();
+            assert_eq!(drops.load(Ordering::SeqCst), BLOCK_CAP + 1);
+            drop(chan);
+            assert_eq!(drops.load(Ordering::SeqCst), BLOCK_CAP + 1);
+        });
+    }
+}
