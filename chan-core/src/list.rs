@@ -605,6 +605,37 @@ impl<T> Channel<T> {
         unsafe { self.read_reserved(&mut token.list) }
     }
 
+    /// Gives up a send reserved by `start_send` or `accept` without sending
+    /// (for a select operation dropped uncompleted). Nothing to release:
+    /// list sends claim their slot in `write`.
+    ///
+    /// # Safety
+    /// As for `write` (the list flavor does not rely on it).
+    // Not called yet: for the select engine, to release the reservation of
+    // a `SelectedOperation` dropped without completing.
+    #[allow(dead_code)]
+    #[inline]
+    pub unsafe fn cancel_send(&self, token: &mut Token) {
+        token.list = ListToken::default();
+    }
+
+    /// Gives up a receive reserved by `start_recv` or `accept` (for a select
+    /// operation dropped uncompleted): the claimed message is taken and
+    /// dropped, as if received and discarded, so its slot and block are
+    /// released and nothing waits for it.
+    ///
+    /// # Safety
+    /// As for `read`.
+    // Not called yet: for the select engine, to release the reservation of
+    // a `SelectedOperation` dropped without completing.
+    #[allow(dead_code)]
+    pub unsafe fn cancel_recv(&self, token: &mut Token) {
+        // SAFETY: forwarded caller contract.
+        let msg = unsafe { self.read_reserved(&mut token.list) };
+        token.list = ListToken::default();
+        drop(msg);
+    }
+
     /// Sends without blocking (an unbounded channel is never full).
     #[inline]
     pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
@@ -1370,6 +1401,41 @@ mod tests {
         assert!(rx.try_select(&mut token));
         // SAFETY: reserved just above on this channel.
         assert_eq!(unsafe { chan.read(&mut token) }, Err(()));
+    }
+
+    #[test]
+    fn cancelled_reservations_release_cleanly() {
+        let drops = StdArc::new(StdAtomicUsize::new(0));
+        let chan = Channel::new();
+        // A cancelled send leaves no hole: the next message is received.
+        let mut token = Token::default();
+        assert!(chan.sender().try_select(&mut token));
+        // SAFETY: reserved just above on this channel.
+        unsafe { chan.cancel_send(&mut token) };
+        for _ in 0..2 * BLOCK_CAP {
+            chan.try_send(Tracked::new(&drops)).unwrap();
+        }
+        // Cancel every receive: each message is dropped once and the
+        // drained blocks are released (only the head block and the spare
+        // stay).
+        for i in 0..2 * BLOCK_CAP {
+            let mut token = Token::default();
+            assert!(chan.receiver().try_select(&mut token));
+            // SAFETY: reserved just above on this channel.
+            unsafe { chan.cancel_recv(&mut token) };
+            assert_eq!(drops.load(Ordering::SeqCst), i + 1);
+        }
+        assert!(chan.is_empty());
+        assert!(live_blocks(&chan) <= 2);
+        chan.try_send(Tracked::new(&drops)).unwrap();
+        assert!(chan.try_recv().is_ok());
+        // A cancelled receive on a disconnected channel is a no-op.
+        chan.disconnect_senders();
+        let mut token = Token::default();
+        assert!(chan.receiver().try_select(&mut token));
+        // SAFETY: reserved just above on this channel.
+        unsafe { chan.cancel_recv(&mut token) };
+        assert_eq!(drops.load(Ordering::SeqCst), 2 * BLOCK_CAP + 1);
     }
 
     #[test]
