@@ -1,1 +1,7 @@
-//! Shared code of the benchmark targets.
+//! Shared code of the benchmark targets: the contenders behind one set of
+//! traits, the workloads written once against those traits, and the report
+//! (tables, RESULTS.md, results.svg) of the side-by-side comparison.
+
+pub mod contenders;
+pub mod report;
+pub mod workloads;
