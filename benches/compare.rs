@@ -43,7 +43,8 @@ fn main() {
 /// Child mode: `--cell WORKLOAD FLAVOR MSG CONTENDER N T`. Prints
 /// `chan-bench-cell: VALUE` or `chan-bench-cell: NA`.
 fn child(args: &[String]) {
-    let [w, f, m, c, n, t] = args else {
+    // Anything after the six values (such as the `--bench` cargo appends) is ignored.
+    let [w, f, m, c, n, t, ..] = args else {
         panic!("usage: --cell WORKLOAD FLAVOR MSG CONTENDER N T");
     };
     let w = Workload::from_id(w).expect("unknown workload");
@@ -141,11 +142,19 @@ fn run_cell(cell: &[String], limit: Duration) -> Run {
             Err(_) => Run::Error(format!("bad output {v:?}")),
         },
         _ => {
-            let first = err
+            // A panic prints "thread ... panicked at FILE:LINE:COL:" and then
+            // the message on the next line: keep both.
+            let lines: Vec<&str> = err
                 .lines()
-                .find(|l| !l.trim().is_empty() && !l.starts_with("note:"))
-                .unwrap_or("no output");
-            Run::Error(format!("{status}: {first}"))
+                .filter(|l| !l.trim().is_empty() && !l.starts_with("note:"))
+                .take(2)
+                .collect();
+            let what = if lines.is_empty() {
+                "no output".to_string()
+            } else {
+                lines.join(" ")
+            };
+            Run::Error(format!("{status}: {what}"))
         }
     }
 }
@@ -251,8 +260,8 @@ fn parent(args: &[String]) {
         rows,
     };
     print!("{}", report.console());
-    for (row, contender, outcome) in report.failures() {
-        println!("FAILED: {contender} on {row}: {outcome:?}");
+    for (row, contender, outcome, args) in report.failures() {
+        println!("FAILED: {contender} on {row}: {outcome:?} (rerun: --cell {args})");
     }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let md = dir.join("RESULTS.md");

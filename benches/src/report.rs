@@ -124,13 +124,28 @@ impl Report {
         ))
     }
 
-    /// Cells that hung or failed, as `(row label, contender, outcome)`.
-    pub fn failures(&self) -> Vec<(String, &'static str, Outcome)> {
+    /// Cells that hung or failed, as `(row label, contender, outcome, arguments
+    /// that rerun the cell alone after `--cell`)`.
+    pub fn failures(&self) -> Vec<(String, &'static str, Outcome, String)> {
         let mut out = Vec::new();
         for row in &self.rows {
             for (i, cell) in row.cells.iter().enumerate() {
                 if matches!(cell, Outcome::Hang | Outcome::Error(_)) {
-                    out.push((row.label().join(" "), self.contenders[i], cell.clone()));
+                    let args = format!(
+                        "{} {} {} {} {} {}",
+                        row.workload.id(),
+                        row.flavor.id(),
+                        row.msg,
+                        self.contenders[i],
+                        self.n,
+                        self.t
+                    );
+                    out.push((
+                        row.label().join(" "),
+                        self.contenders[i],
+                        cell.clone(),
+                        args,
+                    ));
                 }
             }
         }
@@ -227,6 +242,13 @@ impl Report {
             "- N/A: the contender lacks the capability (std: no receiver clone, no select; kanal: no select). \
              hang: killed after its time limit. error: the run panicked or lost messages.\n"
         );
+        if self.quick {
+            let _ = writeln!(
+                md,
+                "Quick mode uses a small N and few repetitions: single cells are noisy (blocking \
+                 flavors especially, as they depend on thread scheduling), the geometric means less so.\n"
+            );
+        }
         let _ = writeln!(md, "Workloads (see `benches/src/workloads.rs`):\n");
         for w in Workload::ALL {
             let _ = writeln!(md, "- `{}`: {}", w.id(), describe(w));
@@ -237,6 +259,24 @@ impl Report {
             self.contenders[0]
         );
         md.push_str(&render_markdown(&self.ratio_table()));
+        let _ = writeln!(
+            md,
+            "\nA geometric mean covers only the rows where both the contender and {} ran, \
+             so the contenders' means are over different sets of rows:\n",
+            self.contenders[0]
+        );
+        let _ = writeln!(md, "| contender | geometric mean of ratios | rows |");
+        let _ = writeln!(md, "| --- | ---: | ---: |");
+        for i in 1..self.contenders.len() {
+            match self.geomean(i) {
+                Some((g, rows)) => {
+                    let _ = writeln!(md, "| {} | {g:.2} | {rows} |", self.contenders[i]);
+                }
+                None => {
+                    let _ = writeln!(md, "| {} | N/A | 0 |", self.contenders[i]);
+                }
+            }
+        }
         let _ = writeln!(md, "\n![ratios to crossbeam-channel](results.svg)\n");
         let _ = writeln!(
             md,
@@ -246,12 +286,19 @@ impl Report {
         let failures = self.failures();
         if !failures.is_empty() {
             let _ = writeln!(md, "\n## Hangs and errors\n");
-            for (row, contender, outcome) in failures {
+            let _ = writeln!(
+                md,
+                "A cell hangs when it runs longer than 10 times the {} time of its row \
+                 (at least 20 s; 3 s in quick mode). Rerun one alone with \
+                 `cargo bench -p chan-benches --bench compare -- --cell ARGS`.\n",
+                self.contenders[0]
+            );
+            for (row, contender, outcome, args) in failures {
                 let what = match outcome {
                     Outcome::Error(e) => format!("error: {e}"),
                     _ => "hang".to_string(),
                 };
-                let _ = writeln!(md, "- {contender} on {row}: {what}");
+                let _ = writeln!(md, "- {contender} on {row}: {what} (ARGS: `{args}`)");
             }
         }
         md
@@ -318,7 +365,7 @@ fn render_markdown(table: &[Vec<String>]) -> String {
 }
 
 mod chart {
-    use super::Report;
+    use super::{Outcome, Report};
     use plotters::prelude::*;
     use plotters::style::FontTransform;
     use std::path::Path;
@@ -379,6 +426,20 @@ mod chart {
                     let x0 = x as f64 + 0.1 + slot * (i - 1) as f64;
                     Some(Rectangle::new([(x0, 1.0), (x0 + slot, r)], color.filled()))
                 });
+                // Cells that hung or failed get a rotated word instead of a bar.
+                let marks = rows.iter().enumerate().filter_map(|(x, row)| {
+                    let word = match row.cells[i] {
+                        Outcome::Hang => "hang",
+                        Outcome::Error(_) => "error",
+                        _ => return None,
+                    };
+                    let x0 = x as f64 + 0.1 + slot * (i - 1) as f64;
+                    let style = TextStyle::from(("sans-serif", 11))
+                        .transform(FontTransform::Rotate270)
+                        .color(&color);
+                    Some(Text::new(word, (x0, 1.0), style))
+                });
+                chart.draw_series(marks)?;
                 chart
                     .draw_series(rects)?
                     .label(report.contenders[i])
