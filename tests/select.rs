@@ -386,6 +386,7 @@ fn zero_selects_in_two_threads_pair_up() {
         if op.index() == si {
             op.send(&s2, i).unwrap();
         } else {
+            assert_eq!(op.index(), ri);
             op.recv(&r1).unwrap();
             got += 1;
         }
