@@ -877,10 +877,13 @@ pub unsafe fn write<T>(s: &Sender<T>, token: &mut Token, msg: T) -> Result<(), T
 }
 
 /// Completes a receive reserved by a successful `try_select`/`accept` on `r`.
+/// `Err(())` means the channel was disconnected (the select engine maps it
+/// to `RecvError`).
 ///
 /// # Safety
 /// `token` must hold a reservation made on the channel of `r` and not yet
 /// completed.
+#[allow(clippy::result_unit_err)]
 pub unsafe fn read<T>(r: &Receiver<T>, token: &mut Token) -> Result<T, ()> {
     // SAFETY: forwarded caller contract.
     unsafe {

@@ -127,8 +127,16 @@ pub struct Backoff {
     step: u32,
 }
 
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff::new()
+    }
+}
+
 impl Backoff {
-    const SPIN_LIMIT: u32 = 6;
+    /// How many doubling rounds of spinning come before blocking. Under
+    /// loom every spin is a scheduling point, so there it gives way at once.
+    const SPIN_LIMIT: u32 = if cfg!(loom) { 0 } else { 6 };
 
     /// Starts a new backoff sequence.
     #[inline]
