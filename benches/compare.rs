@@ -16,7 +16,7 @@
 use chan_benches::contenders::{Chan, Crossbeam, Flume, Kanal, Std};
 use chan_benches::report::{Outcome, Report, Row};
 use chan_benches::workloads::{
-    run_basic, run_multi, run_select, Big, Flavor, Message, Params, Workload,
+    pingpong_rounds, run_basic, run_multi, run_select, Big, Flavor, Message, Params, Workload,
 };
 use std::io::Read;
 use std::path::Path;
@@ -169,6 +169,60 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
+/// How long one run of a cell may take before it is killed as hung: 10 times
+/// the baseline's first time on the same row and at least 20 s (3 s in quick
+/// mode); 60 s (10 s) for the baseline itself.
+fn time_limit(w: Workload, n: usize, baseline: Option<f64>, quick: bool) -> Duration {
+    let floor = Duration::from_secs(if quick { 3 } else { 20 });
+    match baseline {
+        Some(metric) => {
+            let seconds = match w {
+                Workload::PingPong => metric * 1e-9 * pingpong_rounds(n) as f64,
+                _ => metric * 1e-3,
+            };
+            floor.max(Duration::from_secs_f64(10.0 * seconds))
+        }
+        None => Duration::from_secs(if quick { 10 } else { 60 }),
+    }
+}
+
+/// Size and repetition settings of a run.
+struct Settings {
+    n: usize,
+    t: usize,
+    reps: usize,
+    quick: bool,
+}
+
+/// Measures one row: every contender on workload `w`, flavor `f`, message `m`,
+/// contenders interleaved within each repetition, the median of the runs.
+fn measure_row(w: Workload, f: Flavor, m: &str, s: &Settings) -> Vec<Outcome> {
+    let cell =
+        |c: &str| [w.id(), f.id(), m, c, &s.n.to_string(), &s.t.to_string()].map(String::from);
+    let mut values: Vec<Vec<f64>> = vec![Vec::new(); CONTENDERS.len()];
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; CONTENDERS.len()];
+    for _ in 0..s.reps {
+        for (i, c) in CONTENDERS.iter().enumerate() {
+            if outcomes[i].is_some() {
+                continue; // N/A, hang and error are final.
+            }
+            let baseline = values[0].first().copied().filter(|_| i > 0);
+            let limit = time_limit(w, s.n, baseline, s.quick);
+            match run_cell(&cell(c), limit) {
+                Run::Value(v) => values[i].push(v),
+                Run::NotAvailable => outcomes[i] = Some(Outcome::NotAvailable),
+                Run::Hang => outcomes[i] = Some(Outcome::Hang),
+                Run::Error(e) => outcomes[i] = Some(Outcome::Error(e)),
+            }
+        }
+    }
+    outcomes
+        .into_iter()
+        .zip(values)
+        .map(|(o, v)| o.unwrap_or_else(|| Outcome::Value(median(v))))
+        .collect()
+}
+
 fn parent(args: &[String]) {
     let quick = std::env::var("CHAN_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0")
         || args.iter().any(|a| a == "quick" || a == "--quick");
@@ -177,52 +231,18 @@ fn parent(args: &[String]) {
     let reps = env_usize("CHAN_BENCH_R")
         .unwrap_or(if quick { 3 } else { 5 })
         .max(1);
-    let floor = Duration::from_secs(if quick { 3 } else { 20 });
     eprintln!(
         "compare: N = {n}, T = {t}, {reps} repetition(s){}",
         if quick { ", quick mode" } else { "" }
     );
 
+    let settings = Settings { n, t, reps, quick };
     let started = Instant::now();
     let mut rows = Vec::new();
     for w in Workload::ALL {
         for &f in w.flavors() {
             for m in MESSAGES {
-                let cell = |c: &str| {
-                    [w.id(), f.id(), m, c, &n.to_string(), &t.to_string()].map(String::from)
-                };
-                let mut values: Vec<Vec<f64>> = vec![Vec::new(); CONTENDERS.len()];
-                let mut outcomes: Vec<Option<Outcome>> = vec![None; CONTENDERS.len()];
-                for _ in 0..reps {
-                    for (i, c) in CONTENDERS.iter().enumerate() {
-                        if outcomes[i].is_some() {
-                            continue; // N/A, hang and error are final.
-                        }
-                        let limit = match values[0].first() {
-                            Some(&base) if i > 0 => {
-                                let ms = base
-                                    * if w == Workload::PingPong {
-                                        1e-6 * (n / 100).max(1000) as f64
-                                    } else {
-                                        1.0
-                                    };
-                                floor.max(Duration::from_secs_f64(ms * 10.0 / 1e3))
-                            }
-                            _ => floor.max(Duration::from_secs(if quick { 10 } else { 60 })),
-                        };
-                        match run_cell(&cell(c), limit) {
-                            Run::Value(v) => values[i].push(v),
-                            Run::NotAvailable => outcomes[i] = Some(Outcome::NotAvailable),
-                            Run::Hang => outcomes[i] = Some(Outcome::Hang),
-                            Run::Error(e) => outcomes[i] = Some(Outcome::Error(e)),
-                        }
-                    }
-                }
-                let cells: Vec<Outcome> = outcomes
-                    .into_iter()
-                    .zip(values)
-                    .map(|(o, v)| o.unwrap_or_else(|| Outcome::Value(median(v))))
-                    .collect();
+                let cells = measure_row(w, f, m, &settings);
                 let shown: Vec<String> = cells
                     .iter()
                     .map(|c| match c {

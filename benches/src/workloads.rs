@@ -403,9 +403,14 @@ fn select_both<C: Selecting, M: Message>(f: Flavor, p: Params) -> Duration {
     elapsed
 }
 
+/// Number of round trips the ping-pong workload makes for `n` messages.
+pub fn pingpong_rounds(n: usize) -> usize {
+    (n / 100).max(1000)
+}
+
 /// Median round trip in nanoseconds; each round trip is timed on its own.
 fn pingpong<C: Channel, M: Message>(f: Flavor, p: Params) -> f64 {
-    let rounds = (p.n / 100).max(1000);
+    let rounds = pingpong_rounds(p.n);
     let (ping_tx, ping_rx) = f.make::<C, M>();
     let (pong_tx, pong_rx) = f.make::<C, M>();
     let mut times = Vec::with_capacity(rounds);
