@@ -19,6 +19,9 @@ fn is_error<E: Error>() {}
 fn is_send_sync<T: Send + Sync>() {}
 fn is_unwind_safe<T: UnwindSafe + RefUnwindSafe>() {}
 fn is_clone<T: Clone>() {}
+fn cloned<T: Clone>(t: &T) -> T {
+    t.clone()
+}
 fn is_debug<T: std::fmt::Debug>() {}
 fn is_fused<T: FusedIterator>() {}
 fn is_iterator<T: Iterator>() {}
@@ -35,7 +38,7 @@ fn send_error() {
     assert_eq!(format!("{e:?}"), "\"SendError(..)\"");
     assert_eq!(e.0, 5);
     let copy = e;
-    assert_eq!(copy, e.clone());
+    assert_eq!(copy, cloned(&e));
     assert_ne!(SendError(1), SendError(2));
     assert_eq!(e.into_inner(), 5);
     // Debug does not require `T: Debug`, and Error only `T: Send`.
@@ -58,7 +61,7 @@ fn try_send_error() {
     assert!(full.is_full() && !full.is_disconnected());
     assert!(disc.is_disconnected() && !disc.is_full());
     let copy = full;
-    assert_eq!(copy, full.clone());
+    assert_eq!(copy, cloned(&full));
     assert_ne!(full, TrySendError::Disconnected(1));
     assert_eq!(full.into_inner(), 1);
     assert_eq!(disc.into_inner(), 2);
@@ -82,7 +85,7 @@ fn send_timeout_error() {
     assert!(t.is_timeout() && !t.is_disconnected());
     assert!(d.is_disconnected() && !d.is_timeout());
     let copy = t;
-    assert_eq!(copy, t.clone());
+    assert_eq!(copy, cloned(&t));
     assert_ne!(t, SendTimeoutError::Disconnected(1));
     assert_eq!(t.into_inner(), 1);
     assert_eq!(d.into_inner(), 2);
@@ -101,7 +104,7 @@ fn recv_error() {
     );
     assert_eq!(format!("{RecvError:?}"), "RecvError");
     let copy = RecvError;
-    assert_eq!(copy, RecvError.clone());
+    assert_eq!(copy, cloned(&RecvError));
     is_error::<RecvError>();
 }
 
@@ -120,7 +123,7 @@ fn try_recv_error() {
     assert!(d.is_disconnected() && !d.is_empty());
     assert_ne!(e, d);
     let copy = e;
-    assert_eq!(copy, e.clone());
+    assert_eq!(copy, cloned(&e));
     assert_eq!(TryRecvError::from(RecvError), TryRecvError::Disconnected);
     is_error::<TryRecvError>();
 }
@@ -137,7 +140,7 @@ fn recv_timeout_error() {
     assert!(d.is_disconnected() && !d.is_timeout());
     assert_ne!(t, d);
     let copy = t;
-    assert_eq!(copy, t.clone());
+    assert_eq!(copy, cloned(&t));
     assert_eq!(
         RecvTimeoutError::from(RecvError),
         RecvTimeoutError::Disconnected
@@ -168,7 +171,7 @@ fn select_errors() {
     let (a2, b2, c2, d2) = (a, b, c, d);
     assert_eq!(
         (a, b, c, d),
-        (a2.clone(), b2.clone(), c2.clone(), d2.clone())
+        (cloned(&a2), cloned(&b2), cloned(&c2), cloned(&d2))
     );
     is_error::<TrySelectError>();
     is_error::<SelectTimeoutError>();

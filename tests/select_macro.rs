@@ -297,6 +297,7 @@ fn biased_select_picks_first_ready_arm() {
 }
 
 #[test]
+#[allow(clippy::never_loop)] // the labelled `break` from inside `select!` is the point
 fn control_flow_in_bodies() {
     let (s, r) = unbounded();
     for i in 0..10 {
@@ -445,6 +446,7 @@ fn bodies_may_drop_the_channels() {
 }
 
 #[test]
+#[allow(clippy::redundant_closure_call)] // closures that move the handles are the point
 fn moved_handles_from_closures() {
     let (s, r) = unbounded::<i32>();
     let v = select! {
