@@ -262,7 +262,15 @@ pub(crate) fn expand(input: &Input) -> TokenStream {
             ArmKind::Recv { pat, .. } | ArmKind::Send { pat, .. } => {
                 let variant = format_ident!("Arm{}", n);
                 n += 1;
-                let bind = quote_spanned!(pat.span()=> let #pat = #value;);
+                // `let` and the value take the span of the pattern's last
+                // token, so rustc's `let...else` hint lands after the pattern.
+                let end = pat
+                    .to_token_stream()
+                    .into_iter()
+                    .last()
+                    .map_or_else(|| pat.span(), |tt| tt.span());
+                let rhs = at(&value, end);
+                let bind = quote_spanned!(end=> let #pat = #rhs;);
                 quote!(#enum_name::#variant(#value) => { #bind #body })
             }
             ArmKind::Default { .. } => quote!(#enum_name::Default => { #body }),
