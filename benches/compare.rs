@@ -9,7 +9,7 @@
 //!
 //! Every cell runs in a child process (this binary re-executed with
 //! `--cell ...`), so a cell that hangs is killed when it exceeds its time limit
-//! (10 times the crossbeam time of the same row, and at least 20 s, 3 s in quick
+//! (10 times the crossbeam time of the same row, and at least 20 s, 5 s in quick
 //! mode) and reported as "hang" while the harness goes on. The tables are
 //! printed and written to `RESULTS.md` and `results.svg` beside this file.
 
@@ -170,10 +170,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// How long one run of a cell may take before it is killed as hung: 10 times
-/// the baseline's first time on the same row and at least 20 s (3 s in quick
+/// the baseline's first time on the same row and at least 20 s (5 s in quick
 /// mode); 60 s (10 s) for the baseline itself.
 fn time_limit(w: Workload, n: usize, baseline: Option<f64>, quick: bool) -> Duration {
-    let floor = Duration::from_secs(if quick { 3 } else { 20 });
+    let floor = Duration::from_secs(if quick { 5 } else { 20 });
     match baseline {
         Some(metric) => {
             let seconds = match w {

@@ -289,7 +289,7 @@ impl Report {
             let _ = writeln!(
                 md,
                 "A cell hangs when it runs longer than 10 times the {} time of its row \
-                 (at least 20 s; 3 s in quick mode). Rerun one alone with \
+                 (at least 20 s; 5 s in quick mode). Rerun one alone with \
                  `cargo bench -p chan-benches --bench compare -- --cell ARGS`.\n",
                 self.contenders[0]
             );
