@@ -286,3 +286,71 @@ pub(crate) fn expand(input: &Input) -> TokenStream {
         }
     }}
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand_str(tokens: TokenStream) -> String {
+        let input = syn::parse::Parser::parse2(crate::parse::parse_input, tokens).unwrap();
+        expand(&input).to_string()
+    }
+
+    #[test]
+    fn selection_call_follows_default_arm() {
+        let blocking = expand_str(quote!(c, unbiased; recv(r) -> m => m));
+        assert!(blocking.contains(". select ()"), "{blocking}");
+        assert!(blocking.contains("Select :: new ()"), "{blocking}");
+
+        let polling = expand_str(quote!(c, biased; recv(r) -> m => m, default => 0));
+        assert!(polling.contains(". try_select ()"), "{polling}");
+        assert!(polling.contains("Select :: new_biased ()"), "{polling}");
+
+        let waiting = expand_str(quote!(c, unbiased; default(t) => 1, send(s, 2) -> m => m));
+        assert!(waiting.contains(". select_timeout ("), "{waiting}");
+    }
+
+    #[test]
+    fn default_alone_needs_no_select_unless_it_waits() {
+        let plain = expand_str(quote!(c, unbiased; default => 1));
+        assert!(!plain.contains("Select ::"), "{plain}");
+        let waiting = expand_str(quote!(c, unbiased; default(t) => 1));
+        assert!(waiting.contains(". ready_timeout ("), "{waiting}");
+    }
+
+    #[test]
+    fn no_unsafe_and_each_body_once() {
+        let out = expand_str(quote!(c, unbiased;
+            recv(a) -> x => body_one(x),
+            send(b, make_message()) -> y => body_two(y),
+            default(t) => body_three()
+        ));
+        assert!(!out.contains("unsafe"), "{out}");
+        for needle in ["body_one", "body_two", "body_three", "make_message"] {
+            assert_eq!(out.matches(needle).count(), 1, "{needle} in {out}");
+        }
+    }
+
+    #[test]
+    fn channel_expressions_in_written_order() {
+        let out = expand_str(quote!(c, unbiased;
+            recv(first()) -> _ => (),
+            default(second()) => (),
+            send(third(), 0) -> _ => ()
+        ));
+        let first = out.find("first").unwrap();
+        let second = out.find("second").unwrap();
+        let third = out.find("third").unwrap();
+        assert!(first < second && second < third, "{out}");
+    }
+
+    #[test]
+    fn many_arms() {
+        let arms = (0..100usize).map(|i| {
+            let r = format_ident!("r{}", i);
+            quote!(recv(#r) -> m => m,)
+        });
+        let out = expand_str(quote!(c, unbiased; #(#arms)*));
+        assert!(out.contains("Arm99"), "{out}");
+    }
+}

@@ -571,6 +571,14 @@ mod tests {
                 quote!(c, unbiased; default 5 => ()),
                 "expected `=>` after `default`",
             ),
+            (
+                quote!(c, unbiased; recv(r) -> msg { body(msg) }),
+                "expected `=>` after the pattern",
+            ),
+            (
+                quote!(c, unbiased; recv(r) -> a b => ()),
+                "expected `=>` after the pattern",
+            ),
         ];
         for (tokens, expected) in cases {
             let message = error(tokens.clone());

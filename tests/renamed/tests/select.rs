@@ -155,3 +155,34 @@ mod via_reexport {
         assert_eq!(got, 0);
     }
 }
+
+mod without_prelude {
+    #![no_implicit_prelude]
+
+    // The expansion names everything by absolute path, so it needs no prelude.
+    pub fn poll(r: &::crossbeam_channel::Receiver<i32>, t: ::std::time::Duration) -> i32 {
+        ::crossbeam_channel::select! {
+            recv(r) -> msg => msg.unwrap_or(-1),
+            default(t) => 0,
+        }
+    }
+
+    pub fn poll_biased(r: &::crossbeam_channel::Receiver<i32>) -> i32 {
+        ::crossbeam_channel::select_biased! {
+            recv(r) -> msg => msg.unwrap_or(-1),
+            default => 0,
+        }
+    }
+}
+
+#[test]
+fn expansion_needs_no_prelude() {
+    let (s, r) = unbounded();
+    s.send(4).unwrap();
+    assert_eq!(without_prelude::poll(&r, Duration::from_millis(5)), 4);
+    assert_eq!(without_prelude::poll(&r, Duration::from_millis(5)), 0);
+    s.send(5).unwrap();
+    assert_eq!(without_prelude::poll_biased(&r), 5);
+    drop(s);
+    assert_eq!(without_prelude::poll_biased(&r), -1);
+}
