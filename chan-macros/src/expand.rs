@@ -241,8 +241,10 @@ pub(crate) fn expand(input: &Input) -> TokenStream {
                     .position(|c| std::ptr::eq(c.kind, &arm.kind))
                     .expect("every channel arm is recorded");
                 let name = &channel_arms[position].chan;
+                // Borrow-check notes about this binding point at the expression.
+                let binding = at(name, chan.span());
                 let chan = grouped(chan);
-                quote!(match #chan { ref #name => #evaluation })
+                quote!(match #chan { ref #binding => #evaluation })
             }
             ArmKind::Default {
                 timeout: Some(expr),

@@ -404,8 +404,8 @@ fn parse_body(input: ParseStream) -> Result<Expr> {
     if input.peek(Token![,]) {
         input.parse::<Token![,]>()?;
     } else if !input.is_empty() && !is_block_like(&expr) {
-        return Err(Error::new(
-            input.span(),
+        return Err(Error::new_spanned(
+            &expr,
             "expected `,` after this arm's body (only a block body may omit the comma)",
         ));
     }
