@@ -62,11 +62,25 @@ fn at(ident: &Ident, location: Span) -> Ident {
 }
 
 /// The expression in parentheses, so that rustc parses it as a unit wherever
-/// it lands (a struct literal in a `match` scrutinee, or `{ a } + b` in
-/// statement position). The parentheses carry the macro's own span, which
-/// keeps the `unused_parens` lint quiet.
+/// it lands (`{ a } + b` in statement position). The parentheses carry the
+/// macro's own span, which keeps the `unused_parens` lint quiet.
 fn grouped(expr: &syn::Expr) -> Group {
     Group::new(Delimiter::Parenthesis, expr.to_token_stream())
+}
+
+/// The expression as a `match` scrutinee. Only an expression with a
+/// top-level `{ ... }` (a struct literal, say) needs parentheses there; the
+/// others keep their own tokens, so borrow-check notes point at them.
+fn scrutinee(expr: &syn::Expr) -> TokenStream {
+    let tokens = expr.to_token_stream();
+    let has_brace = tokens.clone().into_iter().any(
+        |tt| matches!(&tt, proc_macro2::TokenTree::Group(g) if g.delimiter() == Delimiter::Brace),
+    );
+    if has_brace {
+        grouped(expr).into_token_stream()
+    } else {
+        tokens
+    }
 }
 
 /// Produces the expansion of a parsed `select!`.
@@ -242,14 +256,16 @@ pub(crate) fn expand(input: &Input) -> TokenStream {
                     .expect("every channel arm is recorded");
                 let name = &channel_arms[position].chan;
                 // Borrow-check notes about this binding point at the expression.
-                let binding = at(name, chan.span());
-                let chan = grouped(chan);
-                quote!(match #chan { ref #binding => #evaluation })
+                let span = chan.span();
+                let binding = at(name, span);
+                let binding = quote_spanned!(span=> ref #binding);
+                let chan = scrutinee(chan);
+                quote!(match #chan { #binding => #evaluation })
             }
             ArmKind::Default {
                 timeout: Some(expr),
             } => {
-                let expr = grouped(expr);
+                let expr = scrutinee(expr);
                 quote!(match #expr { #timeout => #evaluation })
             }
             ArmKind::Default { timeout: None } => evaluation,
