@@ -57,6 +57,11 @@
 /// Mistakes in the arms' syntax are reported at the offending tokens, with a
 /// message naming what was expected.
 ///
+/// The syntax is that of crossbeam-channel's `select!`, with two relaxations:
+/// there is no limit on the number of arms (crossbeam stops at 32), and, as
+/// with `match` arms, a body that is an `if`, `match` or loop expression needs
+/// no comma either.
+///
 /// # Examples
 ///
 /// Receive from whichever channel has a message first:
