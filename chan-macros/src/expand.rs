@@ -280,6 +280,10 @@ pub(crate) fn expand(input: &Input) -> TokenStream {
             ArmKind::Recv { pat, .. } | ArmKind::Send { pat, .. } => {
                 let variant = format_ident!("Arm{}", n);
                 n += 1;
+                if let syn::Pat::Wild(_) = pat {
+                    // `-> _`: nothing to bind (and no `let _ =` for lints to flag).
+                    return quote!(#enum_name::#variant(_) => { #body });
+                }
                 // `let` and the value take the span of the pattern's last
                 // token, so rustc's `let...else` hint lands after the pattern.
                 let end = pat

@@ -1,4 +1,16 @@
 #![forbid(unsafe_code)]
+// Strict lints that user crates may enable: the expansion must not trip them.
+#![deny(
+    unused_qualifications,
+    unused_results,
+    trivial_casts,
+    variant_size_differences,
+    let_underscore_drop,
+    elided_lifetimes_in_paths,
+    unused_lifetimes,
+    clippy::pedantic
+)]
+#![allow(clippy::items_after_statements, clippy::many_single_char_names)]
 //! Runtime behaviour of `select!` and `select_biased!`: evaluation order,
 //! laziness of send messages, accepted channel expressions, control flow in
 //! bodies, nesting, bias, arm count, and more.
@@ -418,10 +430,10 @@ impl Worker {
 
 #[test]
 fn channels_behind_a_reference() {
-    let (job_s, jobs) = unbounded();
+    let (job_sender, jobs) = unbounded();
     let (results, result_r) = unbounded();
     let worker = Worker { jobs, results };
-    job_s.send(21).unwrap();
+    job_sender.send(21).unwrap();
     assert!(worker.step());
     assert!(!worker.step());
     assert_eq!(result_r.try_recv(), Ok(42));
