@@ -812,3 +812,76 @@ fn chan_only_completing_with_a_clone_is_accepted() {
         "completing with a clone of the selected handle failed: {text}"
     );
 }
+
+/// CHAN ONLY: crossbeam-channel 0.5.17 leaves the slot reserved when a
+/// `SelectedOperation` is dropped, so the channel stops working. chan still
+/// panics, but releases the reservation: no message is leaked or dropped
+/// twice and the channel keeps working.
+#[test]
+fn chan_only_abandoned_selected_operation_releases_reservation() {
+    for cap in [Some(1usize), Some(3), None] {
+        within(Duration::from_secs(10), move || abandon_and_reuse(cap));
+    }
+}
+
+/// Runs `f` on another thread and fails if it does not finish within `limit`
+/// (a hung thread is left behind instead of hanging the test binary).
+fn within<F: FnOnce() + Send + 'static>(limit: Duration, f: F) {
+    let (done_s, done_r) = std::sync::mpsc::channel();
+    let h = thread::spawn(move || {
+        f();
+        let _ = done_s.send(());
+    });
+    match done_r.recv_timeout(limit) {
+        Ok(()) => h.join().unwrap(),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            std::panic::resume_unwind(h.join().unwrap_err())
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("hung for more than {limit:?}")
+        }
+    }
+}
+
+fn abandon_and_reuse(cap: Option<usize>) {
+    {
+        let t = common::DropTracker::new();
+        let (s, r) = match cap {
+            Some(c) => bounded(c),
+            None => unbounded(),
+        };
+        s.send(t.make(0)).unwrap();
+        // Abandon a receive reservation.
+        let res = catch_unwind(AssertUnwindSafe(|| {
+            let mut sel = Select::new();
+            sel.recv(&r);
+            let op = sel.select();
+            drop(op);
+        }));
+        assert!(res.is_err());
+        // Message 0 is either still queued or was dropped, never both.
+        let mut ids: Vec<usize> = r.try_iter().map(|m| m.id).collect();
+        assert!(ids.is_empty() || ids == [0], "cap {cap:?}: {ids:?}");
+        // The channel still works in both directions.
+        s.send_timeout(t.make(1), SLACK)
+            .expect("send after abandoned op");
+        ids = vec![r.recv_timeout(SLACK).expect("recv after abandoned op").id];
+        assert_eq!(ids, [1]);
+
+        // Abandon a send reservation.
+        let res = catch_unwind(AssertUnwindSafe(|| {
+            let mut sel = Select::new();
+            sel.send(&s);
+            let op = sel.select();
+            drop(op);
+        }));
+        assert!(res.is_err());
+        s.send_timeout(t.make(2), SLACK)
+            .expect("send after abandoned op");
+        assert_eq!(r.recv_timeout(SLACK).map(|m| m.id).ok(), Some(2));
+        assert!(r.try_recv().is_err());
+        drop((s, r));
+        assert_eq!(t.alive(), 0, "cap {cap:?}");
+        t.assert_all_dropped_once();
+    }
+}
