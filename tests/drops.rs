@@ -327,3 +327,41 @@ fn large_messages_dropped_in_channel() {
         drop(s);
     });
 }
+
+#[test]
+fn messages_through_select_dropped_once() {
+    let t = DropTracker::new();
+    for cap in [0usize, 1, 4] {
+        let (s, r) = bounded::<Tracked>(cap);
+        let r2 = r.clone();
+        let h = thread::spawn(move || r2.recv().unwrap().id);
+        let mut sel = chan::Select::new();
+        sel.send(&s);
+        let op = sel.select_timeout(Duration::from_secs(10)).unwrap();
+        op.send(&s, t.make(cap)).unwrap();
+        assert_eq!(h.join().unwrap(), cap);
+
+        // A receive through `Select` hands over ownership exactly once.
+        let h = {
+            let s = s.clone();
+            let m = t.make(100 + cap);
+            thread::spawn(move || s.send(m).unwrap())
+        };
+        let mut sel = chan::Select::new();
+        sel.recv(&r);
+        let op = sel.select_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(op.recv(&r).unwrap().id, 100 + cap);
+        h.join().unwrap();
+    }
+    // A losing `select!` send arm never creates its message.
+    let (s, _r) = bounded::<Tracked>(0);
+    let before = t.created();
+    let v = chan::select! {
+        send(s, t.make(999)) -> _ => 1,
+        default(ms(10)) => 2,
+    };
+    assert_eq!(v, 2);
+    assert_eq!(t.created(), before);
+    assert_eq!(t.alive(), 0);
+    t.assert_all_dropped_once();
+}
