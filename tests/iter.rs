@@ -15,13 +15,13 @@ fn flavors() -> Vec<(Sender<i32>, Receiver<i32>)> {
 #[test]
 fn iter_blocks_and_ends_on_disconnect() {
     for (s, r) in flavors() {
+        let start = Instant::now();
         let t = thread::spawn(move || {
             for i in 0..5 {
                 thread::sleep(ms(10));
                 s.send(i).unwrap();
             }
         });
-        let start = Instant::now();
         let v: Vec<i32> = r.iter().collect();
         assert_eq!(v, vec![0, 1, 2, 3, 4]);
         assert!(start.elapsed() >= ms(50), "iter did not wait for messages");

@@ -68,12 +68,12 @@ fn send_waits_for_room_on_full_channel() {
     let mut sel = Select::new();
     sel.send(&s);
     assert!(sel.try_select().is_err());
+    let start = Instant::now();
     let t = thread::spawn(move || {
         thread::sleep(ms(50));
         r.recv().unwrap();
         r
     });
-    let start = Instant::now();
     let op = sel.select();
     assert!(start.elapsed() >= ms(30));
     op.send(&s, 2).unwrap();

@@ -51,11 +51,11 @@ fn picks_the_ready_arm() {
 fn blocks_until_a_message_arrives() {
     let (s, r) = bounded(0);
     let (_s2, r2) = bounded::<i32>(0);
+    let start = Instant::now();
     let t = thread::spawn(move || {
         thread::sleep(ms(50));
         s.send(7).unwrap();
     });
-    let start = Instant::now();
     select! {
         recv(r2) -> _ => panic!("wrong arm"),
         recv(r) -> m => assert_eq!(m, Ok(7)),

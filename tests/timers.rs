@@ -148,14 +148,14 @@ fn tick_delivers_periodically() {
 #[test]
 fn tick_does_not_accumulate_missed_ticks() {
     let start = Instant::now();
-    let r = tick(ms(20));
-    thread::sleep(ms(200));
+    let r = tick(ms(100));
+    thread::sleep(ms(450));
     assert_eq!(r.len(), 1);
     assert!(r.is_full());
     let first = r.try_recv().unwrap();
-    assert!(first >= start + ms(20));
+    assert!(first >= start + ms(100));
     assert!(
-        first < start + ms(200),
+        first < start + ms(350),
         "first tick should be the missed one"
     );
     // Missed ticks are not queued up.
@@ -163,20 +163,20 @@ fn tick_does_not_accumulate_missed_ticks() {
     assert_eq!(r.len(), 0);
     let before = Instant::now();
     let second = r.recv().unwrap();
-    assert!(second >= first + ms(20));
+    assert!(second >= first + ms(100));
     assert!(before.elapsed() < SLACK);
 }
 
 #[test]
 fn tick_clones_share_state() {
-    let r1 = tick(ms(50));
+    let r1 = tick(ms(100));
     let r2 = r1.clone();
     assert!(r1.same_channel(&r2));
-    assert!(!r1.same_channel(&tick(ms(50))));
+    assert!(!r1.same_channel(&tick(ms(100))));
     let first = r1.recv().unwrap();
     assert_eq!(r2.try_recv(), Err(TryRecvError::Empty));
     let second = r2.recv().unwrap();
-    assert!(second >= first + ms(50));
+    assert!(second >= first + ms(100));
     assert!(Instant::now() >= second);
 }
 
