@@ -34,12 +34,12 @@ fn after_zero_is_ready_immediately() {
 
 #[test]
 fn after_capacity_and_len() {
-    let r = after(ms(50));
+    let r = after(ms(250));
     assert_eq!(r.capacity(), Some(1));
     assert_eq!(r.len(), 0);
     assert!(r.is_empty());
     assert!(!r.is_full());
-    thread::sleep(ms(80));
+    thread::sleep(ms(300));
     assert_eq!(r.len(), 1);
     assert!(!r.is_empty());
     assert!(r.is_full());
@@ -95,7 +95,7 @@ fn after_overflow_behaves_like_never() {
 
 #[test]
 fn at_delivers_given_instant() {
-    let when = Instant::now() + ms(100);
+    let when = Instant::now() + ms(250);
     let r = at(when);
     assert_eq!(r.capacity(), Some(1));
     assert_eq!(r.try_recv(), Err(TryRecvError::Empty));
