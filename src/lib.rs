@@ -59,7 +59,7 @@ pub use macros::__private;
 
 pub use chan_core::{
     after, at, bounded, never, tick, unbounded, IntoIter, Iter, ReadyTimeoutError, Receiver,
-    RecvError, RecvTimeoutError, SelectTimeoutError, SendError, SendTimeoutError, Sender,
-    TryIter, TryReadyError, TryRecvError, TrySelectError, TrySendError,
+    RecvError, RecvTimeoutError, SelectTimeoutError, SendError, SendTimeoutError, Sender, TryIter,
+    TryReadyError, TryRecvError, TrySelectError, TrySendError,
 };
 pub use chan_select::{Select, SelectedOperation};

@@ -177,6 +177,7 @@ impl Context {
         }
     }
 
+    #[cfg_attr(loom, allow(dead_code))]
     #[inline]
     fn reset(&self) {
         self.inner.selection.store(0, Ordering::Release);

@@ -9,7 +9,7 @@
 //! (`Select::ready`). Threads are unparked after the lock is released.
 
 use crate::context::{Context, Operation, Selected};
-use crate::sync::{AtomicBool, Mutex, Ordering};
+use crate::sync::{store_load_fence, AtomicBool, Mutex, Ordering};
 use std::ptr;
 
 /// One registered operation.
@@ -174,6 +174,8 @@ impl SyncWaiters {
         let mut queue = self.queue.lock();
         queue.register(oper, cx);
         self.is_empty.store(false, Ordering::SeqCst);
+        drop(queue);
+        store_load_fence();
     }
 
     /// Removes a blocked operation.
@@ -192,6 +194,7 @@ impl SyncWaiters {
     /// the waiter's re-check sees the change or this load sees the waiter).
     #[inline]
     pub fn notify(&self) {
+        store_load_fence();
         if !self.is_empty.load(Ordering::SeqCst) {
             self.notify_slow();
         }
@@ -220,6 +223,8 @@ impl SyncWaiters {
         let mut queue = self.queue.lock();
         queue.watch(oper, cx);
         self.is_empty.store(false, Ordering::SeqCst);
+        drop(queue);
+        store_load_fence();
     }
 
     /// Removes an observer.
