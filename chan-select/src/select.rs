@@ -638,14 +638,15 @@ impl SelectedOperation<'_> {
     /// The index of the chosen operation, as returned when it was added.
     ///
     /// ```
-    /// let (s, r) = chan_core::bounded::<()>(0);
+    /// let (s, r) = chan_core::bounded::<i32>(1);
     /// let mut sel = chan_select::Select::new();
-    /// sel.recv(&r);
-    /// let index = sel.send(&s);
-    /// # drop(r);
+    /// let recv = sel.recv(&r);
+    /// let send = sel.send(&s);
+    /// // The channel is empty, so only the send can proceed.
     /// let oper = sel.select();
-    /// assert_eq!(oper.index(), index);
-    /// # let _ = oper.send(&s, ());
+    /// assert_eq!(oper.index(), send);
+    /// assert_ne!(oper.index(), recv);
+    /// oper.send(&s, 1).unwrap();
     /// ```
     pub fn index(&self) -> usize {
         self.index
