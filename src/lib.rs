@@ -12,7 +12,7 @@
 //! Channels come in three flavors, chosen by the constructor:
 //! [`bounded(n)`](bounded) (a fixed-size ring; `bounded(0)` is a rendezvous)
 //! and [`unbounded()`](unbounded) (a list of blocks that grows and shrinks),
-//! plus the timer channels [`after`], [`at`], [`tick`] and [`never`]. Both
+//! plus the timer channels [`after`], [`at`], [`tick`] and [`never()`]. Both
 //! [`Sender`] and [`Receiver`] can be cloned and shared between threads.
 //! [`Select`] and the [`select!`] macro wait on several operations at once.
 //!
