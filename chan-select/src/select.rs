@@ -444,6 +444,25 @@ fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
+/// What a select over no operations does: sleep until the timeout (forever
+/// if there is none).
+fn wait_out(timeout: Timeout) {
+    match timeout {
+        Timeout::Now => {}
+        Timeout::Never => sleep_until(None),
+        Timeout::At(when) => sleep_until(Some(when)),
+    }
+}
+
+/// True once the caller may not wait any longer.
+fn timed_out(timeout: Timeout) -> bool {
+    match timeout {
+        Timeout::Now => true,
+        Timeout::Never => false,
+        Timeout::At(when) => Instant::now() >= when,
+    }
+}
+
 /// The earliest of the timeout and the entries' own deadlines.
 fn earliest_deadline(entries: &[Entry<'_>], timeout: Timeout) -> Option<Instant> {
     let mut deadline = match timeout {
@@ -474,14 +493,8 @@ fn run_select<'a>(
     biased: bool,
 ) -> Option<SelectedOperation<'a>> {
     if entries.is_empty() {
-        match timeout {
-            Timeout::Now => return None,
-            Timeout::Never => sleep_until(None),
-            Timeout::At(when) => {
-                sleep_until(Some(when));
-                return None;
-            }
-        }
+        wait_out(timeout);
+        return None;
     }
 
     let mut token = Token::default();
@@ -491,11 +504,8 @@ fn run_select<'a>(
                 return Some(selected(token, &entries[position]));
             }
         }
-        match timeout {
-            Timeout::Now => return None,
-            Timeout::Never => {}
-            Timeout::At(when) if Instant::now() >= when => return None,
-            Timeout::At(_) => {}
+        if timed_out(timeout) {
+            return None;
         }
 
         let chosen = Context::with(|cx| {
@@ -547,14 +557,8 @@ fn run_select<'a>(
 
 fn run_ready(entries: &mut [Entry<'_>], timeout: Timeout, biased: bool) -> Option<usize> {
     if entries.is_empty() {
-        match timeout {
-            Timeout::Now => return None,
-            Timeout::Never => sleep_until(None),
-            Timeout::At(when) => {
-                sleep_until(Some(when));
-                return None;
-            }
-        }
+        wait_out(timeout);
+        return None;
     }
 
     loop {
@@ -563,11 +567,8 @@ fn run_ready(entries: &mut [Entry<'_>], timeout: Timeout, biased: bool) -> Optio
                 return Some(entries[position].index);
             }
         }
-        match timeout {
-            Timeout::Now => return None,
-            Timeout::Never => {}
-            Timeout::At(when) if Instant::now() >= when => return None,
-            Timeout::At(_) => {}
+        if timed_out(timeout) {
+            return None;
         }
 
         let chosen = Context::with(|cx| {
