@@ -10,11 +10,18 @@
 //! claims the slot at `head` when its stamp equals `head + 1`, reads, then
 //! publishes stamp `head + one_lap` (empty for the next lap).
 //!
+//! A select send that is reserved and then abandoned (`cancel_send`) moves
+//! `tail` back if no later send has claimed a slot yet; otherwise it
+//! publishes `position + 1` with the `SKIPPED_SEND` bit instead of a
+//! message, and receivers step over that slot. An abandoned receive
+//! (`cancel_recv`) takes its message and drops it.
+//!
 //! Invariants: a slot is owned by exactly one thread between a successful
 //! claim and its stamp store; a stale thread's compare-and-swap fails because
 //! positions only grow (64 bits do not wrap in practice). The channel is full
 //! when `head + one_lap == tail`, empty when `head == tail` (ignoring the
-//! disconnect bit). Messages between head and tail are owned by the channel
+//! disconnect bit). A slot between head and tail holds a message exactly
+//! when its stamp is `position + 1`; such messages are owned by the channel
 //! and dropped exactly once: by a receiver, by `disconnect_receivers`, or by
 //! `Drop`.
 
@@ -27,6 +34,15 @@ use crossbeam_utils::CachePadded;
 use std::mem::MaybeUninit;
 use std::ptr;
 use std::time::Instant;
+
+/// Marks the stamp of a slot whose send was reserved and then given up:
+/// there is no message, and receivers step over it. Positions never reach
+/// this bit.
+const SKIPPED_SEND: u64 = 1 << 63;
+
+/// How many times `discard_all_messages` yields to a sender half-way
+/// through writing before it leaves the rest to `Drop`.
+const DISCARD_WAIT_ROUNDS: u32 = if cfg!(loom) { 1 } else { 1000 };
 
 /// The array flavor's reservation: the claimed slot and the stamp to
 /// publish when the operation completes. A null slot means "disconnected".
@@ -150,9 +166,9 @@ impl<T> Channel<T> {
                         backoff.spin();
                     }
                 }
-            } else if stamp.wrapping_add(self.one_lap) == tail + 1 {
-                // The slot still holds last lap's message: full, unless a
-                // receiver is about to free it.
+            } else if (stamp & !SKIPPED_SEND).wrapping_add(self.one_lap) == tail + 1 {
+                // The slot still holds last lap's message (or a skipped
+                // send): full, unless a receiver is about to free it.
                 fence(Ordering::SeqCst);
                 let head = self.head.load(Ordering::Relaxed);
                 if head.wrapping_add(self.one_lap) == tail {
@@ -229,6 +245,23 @@ impl<T> Channel<T> {
                 }
                 backoff.spin();
                 head = self.head.load(Ordering::Relaxed);
+            } else if stamp == (head + 1) | SKIPPED_SEND {
+                // A select gave up the send it reserved here: step over it.
+                let new_head = self.next_position(head);
+                match self.head.compare_exchange_weak(
+                    head,
+                    new_head,
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        slot.stamp
+                            .store(head.wrapping_add(self.one_lap), Ordering::Release);
+                        self.senders.notify();
+                        head = new_head;
+                    }
+                    Err(current) => head = current,
+                }
             } else {
                 // A sender claimed the slot but has not finished writing.
                 backoff.snooze();
@@ -272,6 +305,43 @@ impl<T> Channel<T> {
         unsafe { self.write_reserved(&mut token.array, msg) }
     }
 
+    /// Gives up a send reserved by `start_send` without writing (for a
+    /// select operation dropped uncompleted). If no later send claimed a
+    /// slot, `tail` moves back and the slot is simply free again; otherwise
+    /// the slot is marked skipped and the next receiver steps over it.
+    ///
+    /// # Safety
+    /// `token` must hold a reservation made by `start_send` on this channel,
+    /// not yet completed or cancelled.
+    pub unsafe fn cancel_send(&self, token: &mut Token) {
+        let token = &mut token.array;
+        if token.slot.is_null() {
+            return;
+        }
+        // SAFETY: the token's slot belongs to this channel's buffer and was
+        // claimed by us; nobody else touches it until this stamp store.
+        let slot = unsafe { &*(token.slot as *const Slot<T>) };
+        token.slot = ptr::null();
+        let position = token.stamp - 1;
+        let rolled_back = self
+            .tail
+            .compare_exchange(
+                self.next_position(position),
+                position,
+                Ordering::SeqCst,
+                Ordering::Relaxed,
+            )
+            .is_ok();
+        if rolled_back {
+            // The slot's stamp still says "empty at `position`"; a sender
+            // that found the channel full because of us may now proceed.
+            self.senders.notify();
+        } else {
+            slot.stamp
+                .store(token.stamp | SKIPPED_SEND, Ordering::Release);
+        }
+    }
+
     /// Reserves a receive for the select engine.
     #[inline]
     pub fn start_recv(&self, token: &mut Token) -> bool {
@@ -286,6 +356,20 @@ impl<T> Channel<T> {
     pub unsafe fn read(&self, token: &mut Token) -> Result<T, ()> {
         // SAFETY: forwarded caller contract.
         unsafe { self.read_reserved(&mut token.array) }
+    }
+
+    /// Gives up a receive reserved by `start_recv` (for a select operation
+    /// dropped uncompleted): the claimed message is taken and dropped, as if
+    /// received and discarded, so the slot is free again.
+    ///
+    /// # Safety
+    /// `token` must hold a reservation made by `start_recv` on this channel,
+    /// not yet completed or cancelled.
+    pub unsafe fn cancel_recv(&self, token: &mut Token) {
+        // SAFETY: forwarded caller contract.
+        let msg = unsafe { self.read_reserved(&mut token.array) };
+        token.array = ArrayToken::default();
+        drop(msg);
     }
 
     /// Sends without blocking.
@@ -461,25 +545,36 @@ impl<T> Channel<T> {
     }
 
     /// Drops every message between head and tail. Runs when no receiver is
-    /// left; senders that claimed a slot before the disconnect bit was set
-    /// finish their write first, so wait for them.
+    /// left. A sender that claimed a slot before the disconnect bit was set
+    /// is waited for briefly; if it is still not done (or its reservation was
+    /// leaked), the slot and everything after it are left for `Drop`, which
+    /// runs after that sender is gone.
     fn discard_all_messages(&self) {
         let tail = self.tail.load(Ordering::SeqCst) & !self.disconnect_bit;
         let mut head = self.head.load(Ordering::Acquire);
         let mut backoff = Backoff::new();
+        let mut rounds = 0;
         while head != tail {
             let slot = self.slot(head);
-            if slot.stamp.load(Ordering::Acquire) == head + 1 {
+            let stamp = slot.stamp.load(Ordering::Acquire);
+            if stamp == head + 1 {
                 // SAFETY: the stamp says the slot holds a message, and no
                 // receiver is left to claim it.
                 drop(slot.msg.with(|cell| unsafe { cell.read().assume_init() }));
-                slot.stamp
-                    .store(head.wrapping_add(self.one_lap), Ordering::Release);
-                head = self.next_position(head);
-                self.head.store(head, Ordering::Release);
-            } else {
+            } else if stamp != (head + 1) | SKIPPED_SEND {
+                if rounds == DISCARD_WAIT_ROUNDS {
+                    return;
+                }
+                if backoff.is_completed() {
+                    rounds += 1;
+                }
                 backoff.snooze();
+                continue;
             }
+            slot.stamp
+                .store(head.wrapping_add(self.one_lap), Ordering::Release);
+            head = self.next_position(head);
+            self.head.store(head, Ordering::Release);
         }
     }
 
@@ -501,11 +596,13 @@ impl<T> Drop for Channel<T> {
         let mut position = head;
         while position != tail {
             let slot = self.slot(position);
-            // SAFETY: we own the channel; every slot between head and tail
-            // holds a fully written message (writers finished before the
-            // last handle went).
-            slot.msg
-                .with_mut(|cell| unsafe { (*cell).assume_init_drop() });
+            if slot.stamp.load(Ordering::Relaxed) == position + 1 {
+                // SAFETY: we own the channel and the stamp says the slot
+                // holds a fully written message (skipped sends and leaked
+                // reservations have other stamps).
+                slot.msg
+                    .with_mut(|cell| unsafe { (*cell).assume_init_drop() });
+            }
             position = self.next_position(position);
         }
     }
@@ -654,6 +751,91 @@ mod tests {
             assert_eq!(chan.recv(None), Ok(i));
         }
         producer.join().unwrap();
+    }
+
+    fn reserve_send(chan: &Channel<DropCounter>) -> Token {
+        let mut token = Token::default();
+        assert!(chan.start_send(&mut token));
+        token
+    }
+
+    #[test]
+    fn cancelled_last_send_frees_its_slot() {
+        let drops = StdArc::new(StdAtomicUsize::new(0));
+        let chan = Channel::with_capacity(1);
+        let mut token = reserve_send(&chan);
+        assert!(chan.is_full());
+        // SAFETY: reserved just above, not completed.
+        unsafe { chan.cancel_send(&mut token) };
+        assert!(chan.is_empty());
+        assert!(matches!(chan.try_recv(), Err(TryRecvError::Empty)));
+        chan.try_send(DropCounter(drops.clone())).ok().unwrap();
+        assert!(chan.try_recv().is_ok());
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn cancelled_send_before_a_later_send_is_skipped() {
+        let drops = StdArc::new(StdAtomicUsize::new(0));
+        let chan = Channel::with_capacity(2);
+        let mut first = reserve_send(&chan);
+        let mut second = reserve_send(&chan);
+        // SAFETY: both reserved just above; each completed or cancelled once.
+        unsafe {
+            chan.cancel_send(&mut first);
+            chan.write(&mut second, DropCounter(drops.clone()))
+                .ok()
+                .unwrap();
+        }
+        // The skipped slot still takes room until a receiver passes it.
+        assert!(matches!(
+            chan.try_send(DropCounter(drops.clone())),
+            Err(TrySendError::Full(_))
+        ));
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+        assert!(chan.try_recv().is_ok());
+        assert_eq!(drops.load(Ordering::SeqCst), 2);
+        assert!(matches!(chan.try_recv(), Err(TryRecvError::Empty)));
+        chan.try_send(DropCounter(drops.clone())).ok().unwrap();
+        chan.try_send(DropCounter(drops.clone())).ok().unwrap();
+        assert_eq!(chan.len(), 2);
+        drop(chan);
+        assert_eq!(drops.load(Ordering::SeqCst), 4);
+    }
+
+    #[test]
+    fn skipped_and_leaked_reservations_are_not_dropped_as_messages() {
+        let drops = StdArc::new(StdAtomicUsize::new(0));
+        // Dropped by `disconnect_receivers`, then by `Drop`.
+        for disconnect_first in [true, false] {
+            let chan = Channel::with_capacity(4);
+            chan.try_send(DropCounter(drops.clone())).ok().unwrap();
+            let mut skipped = reserve_send(&chan);
+            let _leaked = reserve_send(&chan);
+            // SAFETY: reserved just above, not completed.
+            unsafe { chan.cancel_send(&mut skipped) };
+            if disconnect_first {
+                chan.disconnect_receivers();
+            }
+            drop(chan);
+        }
+        assert_eq!(drops.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn cancelled_receive_drops_its_message() {
+        let drops = StdArc::new(StdAtomicUsize::new(0));
+        let chan = Channel::with_capacity(1);
+        chan.try_send(DropCounter(drops.clone())).ok().unwrap();
+        let mut token = Token::default();
+        assert!(chan.start_recv(&mut token));
+        // SAFETY: reserved just above, not completed.
+        unsafe { chan.cancel_recv(&mut token) };
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+        assert!(chan.is_empty());
+        chan.try_send(DropCounter(drops.clone())).ok().unwrap();
+        drop(chan);
+        assert_eq!(drops.load(Ordering::SeqCst), 2);
     }
 
     #[test]

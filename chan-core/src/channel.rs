@@ -816,6 +816,17 @@ impl<T> SelectHandle for Sender<T> {
     fn unwatch(&self, oper: Operation) {
         forward_select_handle!(self, handle => handle.unwatch(oper))
     }
+    unsafe fn cancel(&self, token: &mut Token) {
+        // SAFETY: forwarded caller contract: the reservation was made on this
+        // sender's channel.
+        unsafe {
+            match &self.flavor {
+                SenderFlavor::Array(chan) => chan.cancel_send(token),
+                SenderFlavor::List(chan) => chan.cancel_send(token),
+                SenderFlavor::Zero(chan) => chan.cancel_send(token),
+            }
+        }
+    }
 }
 
 impl<T> Receiver<T> {
@@ -857,6 +868,18 @@ impl<T> SelectHandle for Receiver<T> {
     }
     fn unwatch(&self, oper: Operation) {
         self.with_handle(|handle| handle.unwatch(oper))
+    }
+    unsafe fn cancel(&self, token: &mut Token) {
+        // SAFETY: forwarded caller contract: the reservation was made on this
+        // receiver's channel. Timer and never channels hold nothing for it.
+        unsafe {
+            match &self.flavor {
+                ReceiverFlavor::Array(chan) => chan.cancel_recv(token),
+                ReceiverFlavor::List(chan) => chan.cancel_recv(token),
+                ReceiverFlavor::Zero(chan) => chan.cancel_recv(token),
+                ReceiverFlavor::At(_) | ReceiverFlavor::Tick(_) | ReceiverFlavor::Never(_) => {}
+            }
+        }
     }
 }
 

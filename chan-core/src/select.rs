@@ -56,6 +56,21 @@ pub trait SelectHandle {
 
     /// Removes a readiness registration.
     fn unwatch(&self, oper: Operation);
+
+    /// Gives up a reservation made by `try_select`/`accept` that will never
+    /// be completed (a `SelectedOperation` dropped uncompleted), so that the
+    /// channel does not wait for it: a reserved send releases its slot or
+    /// partner, a reserved receive takes its message and drops it.
+    ///
+    /// The default does nothing: timer and never channels hold nothing for
+    /// a reservation.
+    ///
+    /// # Safety
+    /// `token` must hold a reservation made by this handle and not yet
+    /// completed or cancelled.
+    unsafe fn cancel(&self, token: &mut Token) {
+        let _ = token;
+    }
 }
 
 impl<T: SelectHandle + ?Sized> SelectHandle for &T {
@@ -82,5 +97,9 @@ impl<T: SelectHandle + ?Sized> SelectHandle for &T {
     }
     fn unwatch(&self, oper: Operation) {
         (**self).unwatch(oper)
+    }
+    unsafe fn cancel(&self, token: &mut Token) {
+        // SAFETY: forwarded caller contract.
+        unsafe { (**self).cancel(token) }
     }
 }

@@ -281,9 +281,6 @@ impl<T> Channel<T> {
     ///
     /// # Safety
     /// As for `write`.
-    // Not called yet: for the select engine, to release the reservation of
-    // a `SelectedOperation` dropped without completing.
-    #[allow(dead_code)]
     pub unsafe fn cancel_send(&self, token: &mut Token) {
         let packet = token.zero.0.cast::<Packet<T>>();
         if packet.is_null() {
@@ -342,9 +339,6 @@ impl<T> Channel<T> {
     ///
     /// # Safety
     /// As for `read`.
-    // Not called yet: for the select engine, to release the reservation of
-    // a `SelectedOperation` dropped without completing.
-    #[allow(dead_code)]
     pub unsafe fn cancel_recv(&self, token: &mut Token) {
         let packet = token.zero.0.cast::<Packet<T>>();
         if packet.is_null() {

@@ -480,6 +480,7 @@ fn earliest_deadline(entries: &[Entry<'_>], timeout: Timeout) -> Option<Instant>
 fn selected<'a>(token: Token, entry: &Entry<'a>) -> SelectedOperation<'a> {
     SelectedOperation {
         token,
+        handle: entry.handle,
         index: entry.index,
         channel_id: entry.channel_id,
         direction: entry.direction,
@@ -614,7 +615,9 @@ fn run_ready(entries: &mut [Entry<'_>], timeout: Timeout, biased: bool) -> Optio
 /// completed with [`send`](SelectedOperation::send) or
 /// [`recv`](SelectedOperation::recv) on the same channel.
 ///
-/// Dropping it without completing the operation panics.
+/// Dropping it without completing the operation panics, after releasing
+/// the reservation so the channel stays usable (a reserved receive's
+/// message is dropped, a reserved send sends nothing).
 ///
 /// ```
 /// let (s, r) = chan_core::unbounded();
@@ -628,6 +631,8 @@ fn run_ready(entries: &mut [Entry<'_>], timeout: Timeout, biased: bool) -> Optio
 #[must_use]
 pub struct SelectedOperation<'a> {
     token: Token,
+    /// The handle whose reservation `token` holds, to cancel it on drop.
+    handle: &'a dyn SelectHandle,
     index: usize,
     channel_id: usize,
     direction: Direction,
@@ -719,6 +724,9 @@ impl fmt::Debug for SelectedOperation<'_> {
 
 impl Drop for SelectedOperation<'_> {
     fn drop(&mut self) {
+        // SAFETY: the token holds the reservation made by `handle`, not
+        // completed (completing forgets `self`) nor cancelled before.
+        unsafe { self.handle.cancel(&mut self.token) };
         // While unwinding (say, from a wrong-channel assertion) a second
         // panic would abort the process.
         if !std::thread::panicking() {
