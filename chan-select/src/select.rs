@@ -510,36 +510,17 @@ fn run_select<'a>(
         }
 
         let chosen = Context::with(|cx| {
-            let mut state = Selected::Waiting;
-            let mut registered = 0;
-            let mut ready_position = None;
-            for (position, entry) in entries.iter_mut().enumerate() {
-                registered += 1;
-                let oper = Operation::hook(entry);
-                if entry.handle.register(oper, cx) {
-                    // The operation became ready while we registered: stop
-                    // waiting unless a partner already chose us.
-                    state = match cx.try_select(Selected::Aborted) {
-                        Ok(()) => {
-                            ready_position = Some(position);
-                            Selected::Aborted
-                        }
-                        Err(partner) => partner,
-                    };
-                    break;
-                }
-                state = cx.selected();
-                if state != Selected::Waiting {
-                    break;
-                }
-            }
-            if state == Selected::Waiting {
-                state = cx.wait_until(earliest_deadline(entries, timeout));
-            }
-            for entry in entries.iter_mut().take(registered) {
-                let oper = Operation::hook(entry);
-                entry.handle.unregister(oper);
-            }
+            let (state, ready_position) = register_and_wait(
+                entries,
+                timeout,
+                cx,
+                Subscription {
+                    subscribe: |handle, oper, cx| handle.register(oper, cx),
+                    unsubscribe: |handle, oper| handle.unregister(oper),
+                    // Stop waiting and retry the operation that looked ready.
+                    when_ready: |_| Selected::Aborted,
+                },
+            );
             match state {
                 Selected::Waiting => unreachable!("woken while still waiting"),
                 Selected::Aborted => ready_position
@@ -573,30 +554,17 @@ fn run_ready(entries: &mut [Entry<'_>], timeout: Timeout, biased: bool) -> Optio
         }
 
         let chosen = Context::with(|cx| {
-            let mut state = Selected::Waiting;
-            let mut registered = 0;
-            for entry in entries.iter_mut() {
-                registered += 1;
-                let oper = Operation::hook(entry);
-                if entry.handle.watch(oper, cx) {
-                    state = match cx.try_select(Selected::Operation(oper)) {
-                        Ok(()) => Selected::Operation(oper),
-                        Err(partner) => partner,
-                    };
-                    break;
-                }
-                state = cx.selected();
-                if state != Selected::Waiting {
-                    break;
-                }
-            }
-            if state == Selected::Waiting {
-                state = cx.wait_until(earliest_deadline(entries, timeout));
-            }
-            for entry in entries.iter_mut().take(registered) {
-                let oper = Operation::hook(entry);
-                entry.handle.unwatch(oper);
-            }
+            let (state, _) = register_and_wait(
+                entries,
+                timeout,
+                cx,
+                Subscription {
+                    subscribe: |handle, oper, cx| handle.watch(oper, cx),
+                    unsubscribe: |handle, oper| handle.unwatch(oper),
+                    // Readiness is the answer itself.
+                    when_ready: Selected::Operation,
+                },
+            );
             match state {
                 Selected::Operation(oper) => entries
                     .iter_mut()
@@ -609,6 +577,64 @@ fn run_ready(entries: &mut [Entry<'_>], timeout: Timeout, biased: bool) -> Optio
             return chosen;
         }
     }
+}
+
+/// How `register_and_wait` puts an entry on its channel's wait list and
+/// takes it off again: operations for `select`, readiness for `ready`.
+struct Subscription {
+    /// Adds the entry; true if its operation may already be ready.
+    subscribe: fn(&dyn SelectHandle, Operation, &Context) -> bool,
+    /// Removes the entry.
+    unsubscribe: fn(&dyn SelectHandle, Operation),
+    /// The selection this thread claims for itself when an entry reports
+    /// it may be ready while subscribing.
+    when_ready: fn(Operation) -> Selected,
+}
+
+/// Subscribes every entry in turn until one may already be ready or a
+/// partner has chosen this thread, waits (until the earliest deadline) if
+/// neither happened, and unsubscribes every entry it subscribed.
+///
+/// Returns the final selection and, if an entry reported itself ready and
+/// this thread's claim of `when_ready` won, that entry's position.
+fn register_and_wait(
+    entries: &mut [Entry<'_>],
+    timeout: Timeout,
+    cx: &Context,
+    subscription: Subscription,
+) -> (Selected, Option<usize>) {
+    let mut state = Selected::Waiting;
+    let mut subscribed = 0;
+    let mut ready_position = None;
+    for (position, entry) in entries.iter_mut().enumerate() {
+        subscribed += 1;
+        let oper = Operation::hook(entry);
+        if (subscription.subscribe)(entry.handle, oper, cx) {
+            // Ready while we subscribed: stop unless a partner already
+            // chose us.
+            let claim = (subscription.when_ready)(oper);
+            state = match cx.try_select(claim) {
+                Ok(()) => {
+                    ready_position = Some(position);
+                    claim
+                }
+                Err(partner) => partner,
+            };
+            break;
+        }
+        state = cx.selected();
+        if state != Selected::Waiting {
+            break;
+        }
+    }
+    if state == Selected::Waiting {
+        state = cx.wait_until(earliest_deadline(entries, timeout));
+    }
+    for entry in entries.iter_mut().take(subscribed) {
+        let oper = Operation::hook(entry);
+        (subscription.unsubscribe)(entry.handle, oper);
+    }
+    (state, ready_position)
 }
 
 /// An operation chosen by a [`Select`], reserved and waiting to be
