@@ -1,0 +1,1048 @@
+//! Stress tests: many producers and consumers mixing every kind of send and
+//! receive (blocking, `try_`, timed, `Select`, `select!`), with random early
+//! disconnects, over every flavor and over several channels at once.
+//!
+//! Every message counts its construction and its drop, and remembers whether
+//! it was *settled* (received by a consumer, or given up by its producer
+//! after a failed send). A message dropped unsettled was still inside a
+//! channel when the channel went. At the end each test checks:
+//! - constructions == drops (no leak, no double drop);
+//! - received + dropped-inside-the-channel == successfully sent, with no
+//!   duplicates (nothing lost, nothing delivered twice);
+//! - every consumer saw each producer's messages (per channel) in increasing
+//!   order;
+//! - every failed send gave back the very message it was given;
+//! - disconnection is only reported once the other side is really gone.
+//!
+//! `CHAN_STRESS_SCALE=<n>` multiplies the message counts (a soak run). Under
+//! miri the counts and thread numbers are tiny.
+
+use chan::{
+    after, bounded, never, select, tick, unbounded, Receiver, RecvTimeoutError, Select, SendError,
+    SendTimeoutError, Sender, TryRecvError, TrySendError,
+};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+// ---------------------------------------------------------------------------
+// Shared helpers
+// ---------------------------------------------------------------------------
+
+/// Identifies a message: (producer, sequence number). A producer numbers its
+/// messages 0, 1, 2, ... in the order it creates them.
+type Key = (usize, u64);
+
+/// Per-run bookkeeping shared by every message of that run.
+struct Counters {
+    created: AtomicUsize,
+    dropped: AtomicUsize,
+    /// Keys of messages dropped without being settled: they were still in a
+    /// channel when its last receiver went.
+    unsettled_drops: Mutex<Vec<Key>>,
+    /// Messages dropped without being settled while a consumer was still
+    /// there: lost by a channel (always a bug).
+    premature_drops: AtomicUsize,
+    /// Number of consumer threads.
+    consumers: usize,
+    /// Consumers that finished; each counts itself before dropping its
+    /// receivers.
+    consumers_done: AtomicUsize,
+}
+
+impl Counters {
+    fn new(consumers: usize) -> Arc<Counters> {
+        Arc::new(Counters {
+            created: AtomicUsize::new(0),
+            dropped: AtomicUsize::new(0),
+            unsettled_drops: Mutex::new(Vec::new()),
+            premature_drops: AtomicUsize::new(0),
+            consumers,
+            consumers_done: AtomicUsize::new(0),
+        })
+    }
+}
+
+struct Msg {
+    key: Key,
+    settled: bool,
+    counters: Arc<Counters>,
+}
+
+impl Msg {
+    fn new(key: Key, counters: &Arc<Counters>) -> Msg {
+        counters.created.fetch_add(1, Ordering::SeqCst);
+        Msg {
+            key,
+            settled: false,
+            counters: counters.clone(),
+        }
+    }
+
+    /// Marks the message as accounted for by its holder, then drops it.
+    fn settle(mut self) {
+        self.settled = true;
+    }
+}
+
+impl Drop for Msg {
+    fn drop(&mut self) {
+        self.counters.dropped.fetch_add(1, Ordering::SeqCst);
+        if !self.settled {
+            // Only a channel whose receivers are all gone may drop a
+            // message nobody received.
+            if self.counters.consumers_done.load(Ordering::SeqCst) < self.counters.consumers {
+                self.counters.premature_drops.fetch_add(1, Ordering::SeqCst);
+            }
+            self.counters.unsettled_drops.lock().unwrap().push(self.key);
+        }
+    }
+}
+
+/// xorshift64*: a small deterministic generator, one per thread.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        // Spread consecutive seeds apart; the state must not be zero.
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform-ish in `0..n` (`n > 0`).
+    fn below(&mut self, n: u64) -> u64 {
+        (self.next() >> 16) % n
+    }
+
+    /// True with probability `percent`%.
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+
+    /// A short timeout, sometimes zero.
+    fn short(&mut self) -> Duration {
+        Duration::from_micros(self.below(300))
+    }
+}
+
+/// The multiplier from `CHAN_STRESS_SCALE` (default 1).
+fn scale() -> u64 {
+    std::env::var("CHAN_STRESS_SCALE")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(1)
+}
+
+/// (producers, consumers) combinations; more threads than the machine's
+/// cores in the larger ones.
+fn thread_combos() -> &'static [(usize, usize)] {
+    if cfg!(miri) {
+        &[(1, 1), (2, 2)]
+    } else {
+        &[(1, 1), (4, 1), (1, 4), (4, 4), (8, 8)]
+    }
+}
+
+/// Messages each producer attempts in one run, before scaling.
+fn per_producer_base() -> u64 {
+    if cfg!(miri) {
+        12
+    } else {
+        1000
+    }
+}
+
+/// Runs `f` on its own thread; panics if it has not finished in `limit`
+/// (a hang detector, not a timing assertion: the limit is far above the
+/// normal run time). Under miri time is virtual, so no limit is applied.
+fn within<F: FnOnce() + Send + 'static>(limit: Duration, f: F) {
+    if cfg!(miri) {
+        f();
+        return;
+    }
+    let (done_s, done_r) = mpsc::channel();
+    let h = thread::spawn(move || {
+        f();
+        let _ = done_s.send(());
+    });
+    match done_r.recv_timeout(limit) {
+        Ok(()) => h.join().unwrap(),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            std::panic::resume_unwind(h.join().unwrap_err())
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("stress run hung for more than {limit:?}"),
+    }
+}
+
+fn hang_limit() -> Duration {
+    Duration::from_secs(120 * scale())
+}
+
+/// The outcome of one send attempt that did not deliver the message.
+enum Failed {
+    /// Full, timed out, or the timer arm won: the message came back and may
+    /// be retried.
+    Retry(Msg),
+    /// The channel is disconnected; the message came back.
+    Disconnected(Msg),
+}
+
+/// What a producer thread reports.
+#[derive(Default)]
+struct ProducerReport {
+    /// Sequence numbers sent successfully, in order.
+    sent: Vec<u64>,
+    /// Messages created but never delivered (given up after failed sends).
+    abandoned: u64,
+    /// Failed sends (each gave the message back).
+    given_back: u64,
+}
+
+/// What a consumer thread reports.
+#[derive(Default)]
+struct ConsumerReport {
+    received: Vec<Key>,
+}
+
+/// Checks a received message against the order seen so far on `stream`
+/// (a producer, or a producer on one channel), records and settles it.
+fn accept(msg: Msg, stream: usize, last: &mut HashMap<usize, u64>, report: &mut ConsumerReport) {
+    let seq = msg.key.1;
+    if let Some(&prev) = last.get(&stream) {
+        assert!(
+            seq > prev,
+            "stream {stream}: received {seq} after {prev} (order broken or duplicate)"
+        );
+    }
+    last.insert(stream, seq);
+    report.received.push(msg.key);
+    msg.settle();
+}
+
+/// Final accounting shared by every test.
+fn check_totals(
+    counters: &Counters,
+    producers: &[ProducerReport],
+    consumers: &[ConsumerReport],
+    label: &str,
+) {
+    assert_eq!(
+        counters.premature_drops.load(Ordering::SeqCst),
+        0,
+        "{label}: a channel dropped messages while a receiver was still alive"
+    );
+    let created = counters.created.load(Ordering::SeqCst);
+    let dropped = counters.dropped.load(Ordering::SeqCst);
+    assert_eq!(created, dropped, "{label}: constructions != drops");
+
+    let mut sent: Vec<Key> = Vec::new();
+    let mut abandoned = 0;
+    for (p, report) in producers.iter().enumerate() {
+        sent.extend(report.sent.iter().map(|&seq| (p, seq)));
+        abandoned += report.abandoned;
+    }
+    assert_eq!(
+        created as u64,
+        sent.len() as u64 + abandoned,
+        "{label}: created != sent + abandoned"
+    );
+
+    let mut delivered: Vec<Key> = counters.unsettled_drops.lock().unwrap().clone();
+    let leftovers = delivered.len();
+    for report in consumers {
+        delivered.extend_from_slice(&report.received);
+    }
+    sent.sort_unstable();
+    delivered.sort_unstable();
+    for pair in delivered.windows(2) {
+        assert_ne!(pair[0], pair[1], "{label}: message delivered twice");
+    }
+    if sent != delivered {
+        let missing: Vec<_> = sent
+            .iter()
+            .filter(|k| delivered.binary_search(k).is_err())
+            .take(10)
+            .collect();
+        let extra: Vec<_> = delivered
+            .iter()
+            .filter(|k| sent.binary_search(k).is_err())
+            .take(10)
+            .collect();
+        panic!(
+            "{label}: received + leftovers != sent ({} vs {}; {leftovers} leftovers); \
+             missing {missing:?}, unexpected {extra:?}",
+            delivered.len(),
+            sent.len()
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// One channel, many threads
+// ---------------------------------------------------------------------------
+
+/// Which threads stop before the end of the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Early {
+    /// Nobody: every message sent is received, no send sees a disconnect.
+    Never,
+    /// Some producers and some consumers, at random points.
+    Some,
+    /// Some producers, and every consumer: the channel is disconnected with
+    /// messages still inside, and producers see the disconnection.
+    AllConsumers,
+}
+
+const EARLY: [Early; 3] = [Early::Never, Early::Some, Early::AllConsumers];
+
+#[derive(Clone, Copy, Debug)]
+enum Flavor {
+    Bounded(usize),
+    Unbounded,
+}
+
+fn make(flavor: Flavor) -> (Sender<Msg>, Receiver<Msg>) {
+    match flavor {
+        Flavor::Bounded(cap) => bounded(cap),
+        Flavor::Unbounded => unbounded(),
+    }
+}
+
+/// Shared state of one single-channel run.
+struct Run {
+    counters: Arc<Counters>,
+    producers: usize,
+    producers_done: AtomicUsize,
+    /// Which threads may stop early.
+    early: Early,
+}
+
+/// One send attempt of `msg` on `s`, by a randomly chosen method.
+fn send_once(
+    s: &Sender<Msg>,
+    msg: Msg,
+    rng: &mut Rng,
+    ticker: &Receiver<std::time::Instant>,
+) -> Result<(), Failed> {
+    match rng.below(8) {
+        0 | 1 => s.send(msg).map_err(|SendError(m)| Failed::Disconnected(m)),
+        2 => s.try_send(msg).map_err(|e| match e {
+            TrySendError::Full(m) => Failed::Retry(m),
+            TrySendError::Disconnected(m) => Failed::Disconnected(m),
+        }),
+        3 => s.send_timeout(msg, rng.short()).map_err(|e| match e {
+            SendTimeoutError::Timeout(m) => Failed::Retry(m),
+            SendTimeoutError::Disconnected(m) => Failed::Disconnected(m),
+        }),
+        4 => {
+            // Select builder: the send against a one-shot timer.
+            let timer = after(rng.short());
+            let mut sel = Select::new();
+            let si = sel.send(s);
+            let ti = sel.recv(&timer);
+            let oper = sel.select();
+            if oper.index() == si {
+                oper.send(s, msg)
+                    .map_err(|SendError(m)| Failed::Disconnected(m))
+            } else {
+                assert_eq!(oper.index(), ti);
+                assert!(oper.recv(&timer).is_ok(), "timer channel disconnected");
+                Err(Failed::Retry(msg))
+            }
+        }
+        5 => {
+            // Select builder: try_select or select_timeout, or ready + try_send.
+            let mut sel = Select::new();
+            let si = sel.send(s);
+            match rng.below(3) {
+                0 => match sel.try_select() {
+                    Ok(oper) => {
+                        assert_eq!(oper.index(), si);
+                        oper.send(s, msg)
+                            .map_err(|SendError(m)| Failed::Disconnected(m))
+                    }
+                    Err(_) => Err(Failed::Retry(msg)),
+                },
+                1 => match sel.select_timeout(rng.short()) {
+                    Ok(oper) => {
+                        assert_eq!(oper.index(), si);
+                        oper.send(s, msg)
+                            .map_err(|SendError(m)| Failed::Disconnected(m))
+                    }
+                    Err(_) => Err(Failed::Retry(msg)),
+                },
+                _ => match sel.ready_timeout(rng.short()) {
+                    Ok(i) => {
+                        assert_eq!(i, si);
+                        // Readiness is only a hint: another thread may take
+                        // the room first.
+                        s.try_send(msg).map_err(|e| match e {
+                            TrySendError::Full(m) => Failed::Retry(m),
+                            TrySendError::Disconnected(m) => Failed::Disconnected(m),
+                        })
+                    }
+                    Err(_) => Err(Failed::Retry(msg)),
+                },
+            }
+        }
+        6 => {
+            // select! with a default timeout. The message expression runs
+            // only if the send arm wins.
+            let mut slot = Some(msg);
+            select! {
+                send(s, slot.take().unwrap()) -> res => {
+                    res.map_err(|SendError(m)| Failed::Disconnected(m))
+                }
+                default(rng.short()) => Err(Failed::Retry(slot.take().unwrap())),
+            }
+        }
+        _ => {
+            // select! against a periodic timer.
+            let mut slot = Some(msg);
+            select! {
+                send(s, slot.take().unwrap()) -> res => {
+                    res.map_err(|SendError(m)| Failed::Disconnected(m))
+                }
+                recv(ticker) -> t => {
+                    assert!(t.is_ok(), "tick channel disconnected");
+                    Err(Failed::Retry(slot.take().unwrap()))
+                }
+            }
+        }
+    }
+}
+
+/// What one receive attempt produced.
+enum Got {
+    Msg(Msg),
+    Nothing,
+    Disconnected,
+}
+
+/// One receive attempt on `r`, by a randomly chosen method.
+fn recv_once(r: &Receiver<Msg>, rng: &mut Rng, ticker: &Receiver<std::time::Instant>) -> Got {
+    match rng.below(8) {
+        0 | 1 => match r.recv() {
+            Ok(m) => Got::Msg(m),
+            Err(_) => Got::Disconnected,
+        },
+        2 => match r.try_recv() {
+            Ok(m) => Got::Msg(m),
+            Err(TryRecvError::Empty) => {
+                thread::yield_now();
+                Got::Nothing
+            }
+            Err(TryRecvError::Disconnected) => Got::Disconnected,
+        },
+        3 => match r.recv_timeout(rng.short()) {
+            Ok(m) => Got::Msg(m),
+            Err(RecvTimeoutError::Timeout) => Got::Nothing,
+            Err(RecvTimeoutError::Disconnected) => Got::Disconnected,
+        },
+        4 => {
+            // Select builder against a periodic timer.
+            let mut sel = Select::new();
+            let ti = sel.recv(ticker);
+            let ri = sel.recv(r);
+            let oper = sel.select();
+            if oper.index() == ri {
+                match oper.recv(r) {
+                    Ok(m) => Got::Msg(m),
+                    Err(_) => Got::Disconnected,
+                }
+            } else {
+                assert_eq!(oper.index(), ti);
+                assert!(oper.recv(ticker).is_ok(), "tick channel disconnected");
+                Got::Nothing
+            }
+        }
+        5 => {
+            // Select builder: try_select, select_timeout, or ready + try_recv.
+            let mut sel = Select::new();
+            let ri = sel.recv(r);
+            let oper = match rng.below(3) {
+                0 => sel.try_select().ok(),
+                1 => sel.select_timeout(rng.short()).ok(),
+                _ => {
+                    return match sel.ready_timeout(rng.short()) {
+                        Ok(i) => {
+                            assert_eq!(i, ri);
+                            match r.try_recv() {
+                                Ok(m) => Got::Msg(m),
+                                Err(TryRecvError::Empty) => Got::Nothing,
+                                Err(TryRecvError::Disconnected) => Got::Disconnected,
+                            }
+                        }
+                        Err(_) => Got::Nothing,
+                    }
+                }
+            };
+            match oper {
+                Some(oper) => {
+                    assert_eq!(oper.index(), ri);
+                    match oper.recv(r) {
+                        Ok(m) => Got::Msg(m),
+                        Err(_) => Got::Disconnected,
+                    }
+                }
+                None => Got::Nothing,
+            }
+        }
+        6 => select! {
+            recv(r) -> m => match m {
+                Ok(m) => Got::Msg(m),
+                Err(_) => Got::Disconnected,
+            },
+            default(rng.short()) => Got::Nothing,
+        },
+        _ => {
+            // select! against a one-shot timer.
+            let timer = after(rng.short());
+            select! {
+                recv(r) -> m => match m {
+                    Ok(m) => Got::Msg(m),
+                    Err(_) => Got::Disconnected,
+                },
+                recv(timer) -> t => {
+                    assert!(t.is_ok(), "after channel disconnected");
+                    Got::Nothing
+                }
+            }
+        }
+    }
+}
+
+fn producer(run: &Run, id: usize, s: Sender<Msg>, count: u64, seed: u64) -> ProducerReport {
+    let mut rng = Rng::new(seed);
+    let ticker = tick(Duration::from_micros(200));
+    let mut report = ProducerReport::default();
+    // Some producers stop early (and drop their sender while others go on).
+    let count = if run.early != Early::Never && rng.chance(40) {
+        rng.below(count + 1)
+    } else {
+        count
+    };
+    'messages: for seq in 0..count {
+        let key = (id, seq);
+        let mut msg = Msg::new(key, &run.counters);
+        loop {
+            match send_once(&s, msg, &mut rng, &ticker) {
+                Ok(()) => {
+                    report.sent.push(seq);
+                    break;
+                }
+                Err(Failed::Retry(m)) => {
+                    assert_eq!(m.key, key, "a failed send gave back another message");
+                    report.given_back += 1;
+                    if rng.chance(20) {
+                        report.abandoned += 1;
+                        m.settle();
+                        break;
+                    }
+                    msg = m;
+                }
+                Err(Failed::Disconnected(m)) => {
+                    assert_eq!(m.key, key, "a failed send gave back another message");
+                    assert_ne!(
+                        run.early,
+                        Early::Never,
+                        "send reported disconnection with consumers alive"
+                    );
+                    assert_eq!(
+                        run.counters.consumers_done.load(Ordering::SeqCst),
+                        run.counters.consumers,
+                        "send reported disconnection before every consumer left"
+                    );
+                    report.given_back += 1;
+                    report.abandoned += 1;
+                    m.settle();
+                    break 'messages;
+                }
+            }
+        }
+    }
+    // Count ourselves out before the sender goes, so that a consumer that
+    // sees the disconnection can check everybody left.
+    run.producers_done.fetch_add(1, Ordering::SeqCst);
+    drop(s);
+    report
+}
+
+fn consumer(run: &Run, r: Receiver<Msg>, expected: u64, seed: u64) -> ConsumerReport {
+    let mut rng = Rng::new(seed);
+    let ticker = tick(Duration::from_micros(300));
+    let mut report = ConsumerReport::default();
+    let mut last = HashMap::new();
+    // Some consumers stop early and drop their receiver.
+    let stop_after = match run.early {
+        Early::Never => None,
+        Early::Some if rng.chance(60) => None,
+        _ => Some(rng.below(expected + 1) as usize),
+    };
+    loop {
+        if Some(report.received.len()) == stop_after {
+            break;
+        }
+        match recv_once(&r, &mut rng, &ticker) {
+            Got::Msg(m) => {
+                let stream = m.key.0;
+                accept(m, stream, &mut last, &mut report);
+            }
+            Got::Nothing => {}
+            Got::Disconnected => {
+                assert_eq!(
+                    run.producers_done.load(Ordering::SeqCst),
+                    run.producers,
+                    "recv reported disconnection with producers alive"
+                );
+                assert!(r.is_empty(), "disconnected but not empty");
+                assert!(matches!(r.try_recv(), Err(TryRecvError::Disconnected)));
+                break;
+            }
+        }
+    }
+    run.counters.consumers_done.fetch_add(1, Ordering::SeqCst);
+    drop(r);
+    report
+}
+
+fn run_single(flavor: Flavor, producers: usize, consumers: usize, early: Early, seed: u64) {
+    let per_producer = per_producer_base() * scale();
+    let label = format!("{flavor:?} {producers}x{consumers} early={early:?}");
+    let run = Arc::new(Run {
+        counters: Counters::new(consumers),
+        producers,
+        producers_done: AtomicUsize::new(0),
+        early,
+    });
+    let (s, r) = make(flavor);
+    let expected = per_producer * producers as u64 / consumers as u64;
+    let producer_threads: Vec<_> = (0..producers)
+        .map(|id| {
+            let (run, s) = (run.clone(), s.clone());
+            let seed = seed ^ ((id as u64 + 1) << 8);
+            thread::spawn(move || producer(&run, id, s, per_producer, seed))
+        })
+        .collect();
+    let consumer_threads: Vec<_> = (0..consumers)
+        .map(|id| {
+            let (run, r) = (run.clone(), r.clone());
+            let seed = seed ^ ((id as u64 + 1) << 24);
+            thread::spawn(move || consumer(&run, r, expected, seed))
+        })
+        .collect();
+    drop((s, r));
+    let producer_reports: Vec<_> = producer_threads
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .collect();
+    let consumer_reports: Vec<_> = consumer_threads
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .collect();
+    check_totals(&run.counters, &producer_reports, &consumer_reports, &label);
+    if std::env::var_os("CHAN_STRESS_VERBOSE").is_some() {
+        let sent: usize = producer_reports.iter().map(|r| r.sent.len()).sum();
+        let given_back: u64 = producer_reports.iter().map(|r| r.given_back).sum();
+        let received: usize = consumer_reports.iter().map(|r| r.received.len()).sum();
+        let leftovers = run.counters.unsettled_drops.lock().unwrap().len();
+        eprintln!(
+            "{label}: sent {sent}, received {received}, left in channel {leftovers}, \
+             failed sends {given_back}"
+        );
+    }
+    if early == Early::Never {
+        // Nobody stopped early: everything sent was received.
+        assert!(
+            run.counters.unsettled_drops.lock().unwrap().is_empty(),
+            "{label}: messages left in the channel although every consumer drained it"
+        );
+    }
+}
+
+fn stress_flavor(flavor: Flavor, seed: u64) {
+    within(hang_limit(), move || {
+        for (i, &(p, c)) in thread_combos().iter().enumerate() {
+            for (j, &early) in EARLY.iter().enumerate() {
+                run_single(flavor, p, c, early, seed + (i * EARLY.len() + j) as u64);
+            }
+        }
+    });
+}
+
+#[test]
+fn stress_zero() {
+    stress_flavor(Flavor::Bounded(0), 0x1000);
+}
+
+#[test]
+fn stress_bounded_one() {
+    stress_flavor(Flavor::Bounded(1), 0x2000);
+}
+
+#[test]
+fn stress_bounded_small() {
+    stress_flavor(Flavor::Bounded(4), 0x3000);
+}
+
+#[test]
+fn stress_unbounded() {
+    stress_flavor(Flavor::Unbounded, 0x4000);
+}
+
+// ---------------------------------------------------------------------------
+// Several channels, select on both sides
+// ---------------------------------------------------------------------------
+
+/// The channels of a select run: one of each flavor.
+const FLAVORS: [Flavor; 4] = [
+    Flavor::Bounded(0),
+    Flavor::Bounded(1),
+    Flavor::Bounded(4),
+    Flavor::Unbounded,
+];
+const NCH: usize = FLAVORS.len();
+
+/// A send attempt of a select producer: which channel took it.
+fn select_send_once(
+    senders: &[Sender<Msg>; NCH],
+    msg: Msg,
+    rng: &mut Rng,
+    ticker: &Receiver<std::time::Instant>,
+) -> Result<usize, Failed> {
+    let [s0, s1, s2, s3] = senders;
+    let disconnected = |SendError(m)| Failed::Disconnected(m);
+    match rng.below(5) {
+        0 => {
+            // Plain blocking send on one channel: the consumers select over
+            // all channels, so it cannot block forever.
+            let k = rng.below(NCH as u64) as usize;
+            senders[k].send(msg).map(|()| k).map_err(disconnected)
+        }
+        1 => {
+            let k = rng.below(NCH as u64) as usize;
+            senders[k].try_send(msg).map(|()| k).map_err(|e| match e {
+                TrySendError::Full(m) => Failed::Retry(m),
+                TrySendError::Disconnected(m) => Failed::Disconnected(m),
+            })
+        }
+        2 => {
+            // Select builder over all senders and a one-shot timer, in a
+            // random order of registration.
+            let timer = after(rng.short());
+            let mut sel = if rng.chance(50) {
+                Select::new()
+            } else {
+                Select::new_biased()
+            };
+            let mut index = [usize::MAX; NCH];
+            let first = rng.below(NCH as u64) as usize;
+            for j in 0..NCH {
+                let k = (first + j) % NCH;
+                index[k] = sel.send(&senders[k]);
+            }
+            let ti = sel.recv(&timer);
+            let oper = if rng.chance(50) {
+                sel.select()
+            } else {
+                match sel.select_timeout(rng.short()) {
+                    Ok(oper) => oper,
+                    Err(_) => return Err(Failed::Retry(msg)),
+                }
+            };
+            let i = oper.index();
+            if i == ti {
+                assert!(oper.recv(&timer).is_ok(), "timer channel disconnected");
+                return Err(Failed::Retry(msg));
+            }
+            let k = index.iter().position(|&x| x == i).expect("unknown index");
+            oper.send(&senders[k], msg)
+                .map(|()| k)
+                .map_err(disconnected)
+        }
+        3 => {
+            let mut slot = Some(msg);
+            select! {
+                send(s0, slot.take().unwrap()) -> res => res.map(|()| 0).map_err(disconnected),
+                send(s1, slot.take().unwrap()) -> res => res.map(|()| 1).map_err(disconnected),
+                send(s2, slot.take().unwrap()) -> res => res.map(|()| 2).map_err(disconnected),
+                send(s3, slot.take().unwrap()) -> res => res.map(|()| 3).map_err(disconnected),
+                recv(ticker) -> t => {
+                    assert!(t.is_ok(), "tick channel disconnected");
+                    Err(Failed::Retry(slot.take().unwrap()))
+                }
+            }
+        }
+        _ => {
+            let mut slot = Some(msg);
+            select! {
+                send(s0, slot.take().unwrap()) -> res => res.map(|()| 0).map_err(disconnected),
+                send(s1, slot.take().unwrap()) -> res => res.map(|()| 1).map_err(disconnected),
+                send(s2, slot.take().unwrap()) -> res => res.map(|()| 2).map_err(disconnected),
+                send(s3, slot.take().unwrap()) -> res => res.map(|()| 3).map_err(disconnected),
+                default(rng.short()) => Err(Failed::Retry(slot.take().unwrap())),
+            }
+        }
+    }
+}
+
+fn select_producer(
+    run: &Run,
+    id: usize,
+    senders: [Sender<Msg>; NCH],
+    count: u64,
+    seed: u64,
+) -> ProducerReport {
+    let mut rng = Rng::new(seed);
+    let ticker = tick(Duration::from_micros(250));
+    let mut report = ProducerReport::default();
+    let count = if run.early != Early::Never && rng.chance(40) {
+        rng.below(count + 1)
+    } else {
+        count
+    };
+    'messages: for seq in 0..count {
+        let key = (id, seq);
+        let mut msg = Msg::new(key, &run.counters);
+        loop {
+            match select_send_once(&senders, msg, &mut rng, &ticker) {
+                Ok(_) => {
+                    report.sent.push(seq);
+                    break;
+                }
+                Err(Failed::Retry(m)) => {
+                    assert_eq!(m.key, key, "a failed send gave back another message");
+                    report.given_back += 1;
+                    if rng.chance(20) {
+                        report.abandoned += 1;
+                        m.settle();
+                        break;
+                    }
+                    msg = m;
+                }
+                Err(Failed::Disconnected(m)) => {
+                    assert_eq!(m.key, key, "a failed send gave back another message");
+                    assert_ne!(
+                        run.early,
+                        Early::Never,
+                        "send reported disconnection with consumers alive"
+                    );
+                    assert_eq!(
+                        run.counters.consumers_done.load(Ordering::SeqCst),
+                        run.counters.consumers,
+                        "send reported disconnection before every consumer left"
+                    );
+                    report.given_back += 1;
+                    report.abandoned += 1;
+                    m.settle();
+                    break 'messages;
+                }
+            }
+        }
+    }
+    run.producers_done.fetch_add(1, Ordering::SeqCst);
+    drop(senders);
+    report
+}
+
+fn select_consumer(
+    run: &Run,
+    receivers: [Receiver<Msg>; NCH],
+    expected: u64,
+    seed: u64,
+) -> ConsumerReport {
+    let mut rng = Rng::new(seed);
+    let ticker = tick(Duration::from_micros(300));
+    let mut report = ConsumerReport::default();
+    let mut last = HashMap::new();
+    let stop_after = match run.early {
+        Early::Never => None,
+        Early::Some if rng.chance(60) => None,
+        _ => Some(rng.below(expected + 1) as usize),
+    };
+    // A disconnected channel is replaced by `never()`, so the select!
+    // arms stay the same and never fire again.
+    let [mut r0, mut r1, mut r2, mut r3] = receivers;
+    let mut live = [true; NCH];
+
+    let on_disconnect = |k: usize, live: &mut [bool; NCH]| {
+        assert!(live[k], "channel {k} reported disconnection twice");
+        assert_eq!(
+            run.producers_done.load(Ordering::SeqCst),
+            run.producers,
+            "recv reported disconnection with producers alive"
+        );
+        live[k] = false;
+    };
+
+    while live.iter().any(|&l| l) {
+        if Some(report.received.len()) == stop_after {
+            break;
+        }
+        // (channel, result) of this attempt, if any.
+        let got: Option<(usize, Result<Msg, ()>)> = match rng.below(4) {
+            0 => {
+                // A timed receive on one live channel.
+                let k = rng.below(NCH as u64) as usize;
+                let r = [&r0, &r1, &r2, &r3][k];
+                match r.recv_timeout(rng.short()) {
+                    Ok(m) => Some((k, Ok(m))),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => Some((k, Err(()))),
+                }
+            }
+            1 => {
+                // Select builder over the live channels and the ticker.
+                let rs = [&r0, &r1, &r2, &r3];
+                let mut sel = if rng.chance(50) {
+                    Select::new()
+                } else {
+                    Select::new_biased()
+                };
+                let ti = sel.recv(&ticker);
+                let mut index = [usize::MAX; NCH];
+                for k in 0..NCH {
+                    if live[k] {
+                        index[k] = sel.recv(rs[k]);
+                    }
+                }
+                let oper = if rng.chance(50) {
+                    Some(sel.select())
+                } else {
+                    sel.try_select().ok()
+                };
+                match oper {
+                    None => {
+                        thread::yield_now();
+                        None
+                    }
+                    Some(oper) if oper.index() == ti => {
+                        assert!(oper.recv(&ticker).is_ok(), "tick channel disconnected");
+                        None
+                    }
+                    Some(oper) => {
+                        let k = index
+                            .iter()
+                            .position(|&x| x == oper.index())
+                            .expect("unknown index");
+                        Some((k, oper.recv(rs[k]).map_err(drop)))
+                    }
+                }
+            }
+            2 => select! {
+                recv(r0) -> m => Some((0, m.map_err(drop))),
+                recv(r1) -> m => Some((1, m.map_err(drop))),
+                recv(r2) -> m => Some((2, m.map_err(drop))),
+                recv(r3) -> m => Some((3, m.map_err(drop))),
+                recv(ticker) -> t => {
+                    assert!(t.is_ok(), "tick channel disconnected");
+                    None
+                }
+            },
+            _ => select! {
+                recv(r0) -> m => Some((0, m.map_err(drop))),
+                recv(r1) -> m => Some((1, m.map_err(drop))),
+                recv(r2) -> m => Some((2, m.map_err(drop))),
+                recv(r3) -> m => Some((3, m.map_err(drop))),
+                default(rng.short()) => None,
+            },
+        };
+        match got {
+            None => {}
+            Some((k, Ok(m))) => {
+                assert!(live[k], "message from a channel replaced by never()");
+                let stream = m.key.0 * NCH + k;
+                accept(m, stream, &mut last, &mut report);
+            }
+            Some((k, Err(()))) => {
+                on_disconnect(k, &mut live);
+                match k {
+                    0 => r0 = never(),
+                    1 => r1 = never(),
+                    2 => r2 = never(),
+                    _ => r3 = never(),
+                }
+            }
+        }
+    }
+    run.counters.consumers_done.fetch_add(1, Ordering::SeqCst);
+    drop((r0, r1, r2, r3));
+    report
+}
+
+fn run_select(producers: usize, consumers: usize, early: Early, seed: u64) {
+    let per_producer = per_producer_base() * scale();
+    let label = format!("select {producers}x{consumers} early={early:?}");
+    let run = Arc::new(Run {
+        counters: Counters::new(consumers),
+        producers,
+        producers_done: AtomicUsize::new(0),
+        early,
+    });
+    let channels: Vec<_> = FLAVORS.iter().map(|&f| make(f)).collect();
+    let senders = || -> [Sender<Msg>; NCH] { std::array::from_fn(|k| channels[k].0.clone()) };
+    let receivers = || -> [Receiver<Msg>; NCH] { std::array::from_fn(|k| channels[k].1.clone()) };
+    let expected = per_producer * producers as u64 / consumers as u64;
+    let producer_threads: Vec<_> = (0..producers)
+        .map(|id| {
+            let (run, s) = (run.clone(), senders());
+            let seed = seed ^ ((id as u64 + 1) << 8);
+            thread::spawn(move || select_producer(&run, id, s, per_producer, seed))
+        })
+        .collect();
+    let consumer_threads: Vec<_> = (0..consumers)
+        .map(|id| {
+            let (run, r) = (run.clone(), receivers());
+            let seed = seed ^ ((id as u64 + 1) << 24);
+            thread::spawn(move || select_consumer(&run, r, expected, seed))
+        })
+        .collect();
+    drop(channels);
+    let producer_reports: Vec<_> = producer_threads
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .collect();
+    let consumer_reports: Vec<_> = consumer_threads
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .collect();
+    check_totals(&run.counters, &producer_reports, &consumer_reports, &label);
+    if std::env::var_os("CHAN_STRESS_VERBOSE").is_some() {
+        let sent: usize = producer_reports.iter().map(|r| r.sent.len()).sum();
+        let given_back: u64 = producer_reports.iter().map(|r| r.given_back).sum();
+        let received: usize = consumer_reports.iter().map(|r| r.received.len()).sum();
+        let leftovers = run.counters.unsettled_drops.lock().unwrap().len();
+        eprintln!(
+            "{label}: sent {sent}, received {received}, left in channel {leftovers}, \
+             failed sends {given_back}"
+        );
+    }
+    if early == Early::Never {
+        assert!(
+            run.counters.unsettled_drops.lock().unwrap().is_empty(),
+            "{label}: messages left in a channel although every consumer drained it"
+        );
+    }
+}
+
+#[test]
+fn stress_select() {
+    within(hang_limit(), || {
+        for (i, &(p, c)) in thread_combos().iter().enumerate() {
+            for (j, &early) in EARLY.iter().enumerate() {
+                run_select(p, c, early, 0x5000 + (i * EARLY.len() + j) as u64);
+            }
+        }
+    });
+}
