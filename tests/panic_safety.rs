@@ -1,0 +1,864 @@
+//! Panic safety: messages whose `Drop` panics, panics inside `select!` arm
+//! bodies, and threads that panic while others are blocked on the same
+//! channel. In every case the remaining handles keep working, no message is
+//! lost or dropped twice, and disconnection is still observed when the
+//! panicking thread's handles are dropped during unwinding.
+//!
+//! What happens when the last receiver drops a channel that still holds a
+//! message whose `Drop` panics: the channel is disconnected first, then its
+//! messages are dropped; the panic propagates out of that receiver's `drop`
+//! (like any panic in a destructor). The other messages are still dropped
+//! exactly once, the senders see the channel disconnected and empty, and the
+//! channel's memory is freed. A *second* message that panics while the first
+//! panic unwinds aborts the process (Rust's rule for a panic during
+//! unwinding), so each test here holds at most one panicking message per
+//! teardown.
+//!
+//! Leaks are measured with a counting global allocator: each thread counts
+//! the blocks it allocated minus those it freed, and the leak checks run on
+//! one thread only.
+
+use chan::{bounded, select, unbounded, Receiver, RecvError, Select, SendError, Sender};
+use chan::{TryRecvError, TrySendError};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::panic::{self, catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Once};
+use std::thread;
+use std::time::Duration;
+
+// ---------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------
+
+/// The system allocator, counting live blocks per thread.
+struct CountingAlloc;
+
+thread_local! {
+    /// Blocks allocated minus blocks freed by this thread.
+    static LIVE_BLOCKS: Cell<isize> = const { Cell::new(0) };
+}
+
+fn count_block(delta: isize) {
+    // During thread teardown the counter may be gone; those blocks do not
+    // matter to any check.
+    let _ = LIVE_BLOCKS.try_with(|c| c.set(c.get() + delta));
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments
+// unchanged, so `System`'s guarantees hold; the counting touches only a
+// const-initialized thread-local `Cell`, which never allocates.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded as is; the caller upholds `alloc`'s contract.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            count_block(1);
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded as is; the caller upholds the contract.
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            count_block(1);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded as is; `ptr` came from this allocator, which
+        // got it from `System`.
+        unsafe { System.dealloc(ptr, layout) };
+        count_block(-1);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: forwarded as is; a reallocation keeps the block count.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+fn live_blocks() -> isize {
+    LIVE_BLOCKS.with(|c| c.get())
+}
+
+/// Replaces the panic hook (for the whole test binary) with one that
+/// prints the message and location but never a backtrace: capturing and
+/// symbolizing backtraces (`RUST_BACKTRACE=1`) fills caches that the leak
+/// checks would count.
+fn quiet_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| panic::set_hook(Box::new(|info| eprintln!("{info}"))));
+}
+
+/// Runs `f` on the current thread and checks it freed every block it
+/// allocated. A panic is caught and unwound first, to warm up the panic
+/// machinery's lazily allocated state.
+fn assert_no_leak<R>(what: &str, f: impl FnOnce() -> R) -> R {
+    quiet_panic_hook();
+    let _ = catch_unwind(|| panic!("warm-up"));
+    let before = live_blocks();
+    let result = f();
+    let after = live_blocks();
+    assert_eq!(
+        after - before,
+        0,
+        "{what}: memory blocks leaked (allocated minus freed on this thread)"
+    );
+    result
+}
+
+/// Counts constructions and drops per message id.
+struct Tracker {
+    created: AtomicUsize,
+    drops: Mutex<Vec<u32>>,
+}
+
+impl Tracker {
+    fn new() -> Arc<Tracker> {
+        Arc::new(Tracker {
+            created: AtomicUsize::new(0),
+            // Allocated now, so that no leak check counts it (growing it
+            // later reallocates, which keeps the count).
+            drops: Mutex::new(Vec::with_capacity(8)),
+        })
+    }
+
+    fn make(self: &Arc<Self>, id: usize) -> Bomb {
+        self.make_with(id, false)
+    }
+
+    /// A message whose drop panics.
+    fn armed(self: &Arc<Self>, id: usize) -> Bomb {
+        self.make_with(id, true)
+    }
+
+    fn make_with(self: &Arc<Self>, id: usize, armed: bool) -> Bomb {
+        self.created.fetch_add(1, Ordering::SeqCst);
+        let mut drops = self.drops.lock().unwrap();
+        if drops.len() <= id {
+            drops.resize(id + 1, 0);
+        }
+        Bomb {
+            id,
+            armed,
+            tracker: self.clone(),
+        }
+    }
+
+    fn drops_of(&self, id: usize) -> u32 {
+        self.drops.lock().unwrap().get(id).copied().unwrap_or(0)
+    }
+
+    fn dropped(&self) -> usize {
+        self.drops.lock().unwrap().iter().map(|&n| n as usize).sum()
+    }
+
+    fn created(&self) -> usize {
+        self.created.load(Ordering::SeqCst)
+    }
+
+    fn assert_no_double_drop(&self, what: &str) {
+        let drops = self.drops.lock().unwrap();
+        for (id, &n) in drops.iter().enumerate() {
+            assert!(n <= 1, "{what}: message {id} dropped {n} times");
+        }
+    }
+
+    /// No double drop, and no leak: every message made was dropped once.
+    fn assert_all_dropped_once(&self, what: &str) {
+        self.assert_no_double_drop(what);
+        assert_eq!(self.dropped(), self.created(), "{what}: messages leaked");
+    }
+}
+
+/// A tracked message; an *armed* one panics when dropped (unless the
+/// thread is already unwinding, where a panic would abort the process).
+struct Bomb {
+    id: usize,
+    armed: bool,
+    tracker: Arc<Tracker>,
+}
+
+impl std::fmt::Debug for Bomb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Bomb({})", self.id)
+    }
+}
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        self.tracker.drops.lock().unwrap()[self.id] += 1;
+        if self.armed && !thread::panicking() {
+            panic!("bomb {} went off", self.id);
+        }
+    }
+}
+
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "<non-string panic>".to_string()
+    }
+}
+
+/// Runs `f`, which must panic with a message containing `expected`.
+fn expect_panic<R>(expected: &str, f: impl FnOnce() -> R) {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(_) => panic!("expected a panic containing {expected:?}"),
+        Err(payload) => {
+            let text = panic_text(&*payload);
+            assert!(
+                text.contains(expected),
+                "panicked with {text:?}, expected {expected:?}"
+            );
+        }
+    }
+}
+
+/// Gives another thread time to block (correctness never depends on it).
+fn pause() {
+    thread::sleep(Duration::from_millis(if cfg!(miri) { 1 } else { 20 }));
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Flavor {
+    Zero,
+    Array,
+    List,
+}
+
+const FLAVORS: [Flavor; 3] = [Flavor::Zero, Flavor::Array, Flavor::List];
+
+fn make<T>(flavor: Flavor) -> (Sender<T>, Receiver<T>) {
+    match flavor {
+        Flavor::Zero => bounded(0),
+        Flavor::Array => bounded(4),
+        Flavor::List => unbounded(),
+    }
+}
+
+/// Sends `msgs` from a helper thread (so that it also works on a zero
+/// channel) and waits until all are delivered.
+fn feed(s: &Sender<Bomb>, msgs: Vec<Bomb>) -> thread::JoinHandle<()> {
+    let s = s.clone();
+    thread::spawn(move || {
+        for m in msgs {
+            s.send(m).unwrap();
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------
+// (a) Messages whose drop panics
+// ---------------------------------------------------------------------------
+
+#[test]
+fn panicking_drop_after_recv_leaves_channel_usable() {
+    for flavor in FLAVORS {
+        let t = Tracker::new();
+        let (s, r) = make(flavor);
+        let feeder = feed(&s, vec![t.make(0), t.armed(1), t.make(2)]);
+        assert_eq!(r.recv().unwrap().id, 0);
+        let bomb = r.recv().unwrap();
+        assert_eq!(bomb.id, 1);
+        expect_panic("bomb 1 went off", || drop(bomb));
+        assert_eq!(r.recv().unwrap().id, 2, "{flavor:?}");
+        feeder.join().unwrap();
+        // The channel still works both ways.
+        let feeder = feed(&s, vec![t.make(3), t.make(4)]);
+        assert_eq!(r.recv().unwrap().id, 3, "{flavor:?}");
+        assert_eq!(r.recv().unwrap().id, 4, "{flavor:?}");
+        feeder.join().unwrap();
+        assert!(matches!(r.try_recv(), Err(TryRecvError::Empty)));
+        drop(s);
+        assert!(matches!(r.recv(), Err(RecvError)));
+        drop(r);
+        t.assert_all_dropped_once(&format!("{flavor:?}"));
+    }
+}
+
+/// Fills an array or list channel with `n` messages, message `bomb` armed.
+fn fill(t: &Arc<Tracker>, s: &Sender<Bomb>, n: usize, bomb: usize) {
+    for id in 0..n {
+        let m = if id == bomb { t.armed(id) } else { t.make(id) };
+        s.try_send(m).unwrap();
+    }
+}
+
+/// How much a teardown test checks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// Memory safety and usability only: the panic propagates, no message
+    /// is dropped twice, the senders see the disconnection and get their
+    /// messages back.
+    Safe,
+    /// Also completeness: every message dropped exactly once, the channel
+    /// reported empty, and no memory leaked.
+    Complete,
+}
+
+/// Makes an array (`Some(cap)`) or list (`None`) channel.
+fn make_cap(cap: Option<usize>) -> (Sender<Bomb>, Receiver<Bomb>) {
+    match cap {
+        Some(cap) => bounded(cap),
+        None => unbounded(),
+    }
+}
+
+/// The last receiver goes while senders remain; the discarded messages
+/// include one whose drop panics.
+fn last_receiver_drop(cap: Option<usize>, n: usize, bomb: usize, check: Check) {
+    let what = format!("cap {cap:?}, {n} messages, bomb at {bomb}");
+    let t = Tracker::new();
+    let body = || {
+        let (s, r) = make_cap(cap);
+        let s2 = s.clone();
+        fill(&t, &s, n, bomb);
+        let r2 = r.clone();
+        drop(r2); // not the last receiver: nothing happens
+        assert_eq!(t.dropped(), 0, "{what}");
+        assert_eq!(s.len(), n, "{what}");
+        expect_panic(&format!("bomb {bomb} went off"), || drop(r));
+        assert_eq!(t.drops_of(bomb), 1, "{what}");
+        if check == Check::Complete {
+            // The panic did not stop the discard.
+            t.assert_all_dropped_once(&what);
+            assert!(s.is_empty(), "{what}: len {} after the discard", s.len());
+        }
+        // The senders see a disconnected channel and get their messages
+        // back.
+        match s.send(t.make(n)) {
+            Err(SendError(m)) => assert_eq!(m.id, n),
+            Ok(()) => panic!("{what}: send succeeded on a disconnected channel"),
+        }
+        match s2.try_send(t.make(n + 1)) {
+            Err(TrySendError::Disconnected(m)) => assert_eq!(m.id, n + 1),
+            other => panic!("{what}: unexpected {other:?}"),
+        }
+        assert_eq!(t.drops_of(n) + t.drops_of(n + 1), 2, "{what}");
+        drop(s);
+        drop(s2);
+    };
+    match check {
+        Check::Safe => body(),
+        Check::Complete => assert_no_leak(&what, body),
+    }
+    t.assert_no_double_drop(&what);
+    if check == Check::Complete {
+        t.assert_all_dropped_once(&what);
+    }
+}
+
+/// The senders go first, then the last receiver destroys the channel
+/// holding a panicking message.
+fn last_handle_drop(cap: Option<usize>, n: usize, bomb: usize, check: Check) {
+    let what = format!("cap {cap:?}, {n} messages, bomb at {bomb}, senders first");
+    let t = Tracker::new();
+    let body = || {
+        let (s, r) = make_cap(cap);
+        fill(&t, &s, n, bomb);
+        drop(s);
+        // Receive one message first: the rest stays inside.
+        assert_eq!(r.recv().unwrap().id, 0);
+        assert_eq!(t.dropped(), 1, "{what}");
+        expect_panic(&format!("bomb {bomb} went off"), || drop(r));
+        assert_eq!(t.drops_of(bomb), 1, "{what}");
+    };
+    match check {
+        Check::Safe => body(),
+        Check::Complete => assert_no_leak(&what, body),
+    }
+    t.assert_no_double_drop(&what);
+    if check == Check::Complete {
+        t.assert_all_dropped_once(&what);
+    }
+}
+
+fn array_teardowns(check: Check) {
+    last_receiver_drop(Some(8), 8, 3, check);
+    last_receiver_drop(Some(8), 5, 0, check);
+    last_receiver_drop(Some(1), 1, 0, check);
+    last_handle_drop(Some(8), 8, 4, check);
+    last_handle_drop(Some(4), 3, 1, check);
+}
+
+fn list_teardowns(check: Check) {
+    // Several blocks; the bomb in the first, a middle and the last block.
+    last_receiver_drop(None, 100, 2, check);
+    last_receiver_drop(None, 100, 40, check);
+    last_receiver_drop(None, 100, 99, check);
+    last_handle_drop(None, 70, 1, check);
+    last_handle_drop(None, 70, 65, check);
+}
+
+/// A panicking message received and dropped by the user, while other
+/// messages stay queued and are dropped with the channel: nothing leaks.
+/// (Also shows the leak check has no false positives, panics included.)
+#[test]
+fn panicking_drop_outside_channel_leaks_nothing() {
+    for cap in [Some(8), None] {
+        let what = format!("cap {cap:?}");
+        let t = Tracker::new();
+        assert_no_leak(&what, || {
+            let (s, r) = make_cap(cap);
+            fill(&t, &s, 6, 1);
+            assert_eq!(r.recv().unwrap().id, 0);
+            let bomb = r.recv().unwrap();
+            expect_panic("bomb 1 went off", || drop(bomb));
+            assert_eq!(r.recv().unwrap().id, 2);
+            s.send(t.make(6)).unwrap();
+            assert_eq!(s.len(), 4, "{what}");
+            drop(s);
+            drop(r);
+        });
+        t.assert_all_dropped_once(&what);
+    }
+}
+
+// These two leak (see the `Complete` tests below), which fails a miri run;
+// check them under miri with `MIRIFLAGS=-Zmiri-ignore-leaks`.
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "leaks the channel (bug below); use -Zmiri-ignore-leaks"
+)]
+fn array_teardown_with_panicking_message_is_safe() {
+    array_teardowns(Check::Safe);
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "leaks the channel (bug below); use -Zmiri-ignore-leaks"
+)]
+fn list_teardown_with_panicking_message_is_safe() {
+    list_teardowns(Check::Safe);
+}
+
+#[test]
+#[ignore = "bug: array channel leaks the messages after a panicking one, its buffer and \
+            its allocation when the last receiver's discard panics (counter::release skips \
+            the destroy step; array::discard_all_messages stops at the panic)"]
+fn array_teardown_with_panicking_message_is_complete() {
+    array_teardowns(Check::Complete);
+}
+
+#[test]
+#[ignore = "bug: list channel leaks its allocation (and spare block) when the last \
+            receiver's discard panics (counter::release skips the destroy step)"]
+fn list_teardown_with_panicking_message_is_complete() {
+    list_teardowns(Check::Complete);
+}
+
+/// A sender blocked on a zero channel holds a panicking message; the last
+/// receiver goes. The message comes back to the sender (whose thread
+/// panics dropping it); the other senders see the disconnection.
+#[test]
+fn zero_blocked_sender_gets_panicking_message_back() {
+    let t = Tracker::new();
+    let (s, r) = bounded(0);
+    let s2 = s.clone();
+    let bomb = t.armed(0);
+    let h = thread::spawn(move || {
+        let back = s2
+            .send(bomb)
+            .expect_err("send on a channel with no receiver");
+        assert_eq!(back.0.id, 0);
+        // `back` goes off here, while `s2` is still alive.
+    });
+    pause();
+    drop(r);
+    let payload = h
+        .join()
+        .expect_err("the sender thread should have panicked");
+    assert_eq!(panic_text(&*payload), "bomb 0 went off");
+    assert_eq!(t.drops_of(0), 1);
+    match s.try_send(t.make(1)) {
+        Err(TrySendError::Disconnected(m)) => assert_eq!(m.id, 1),
+        other => panic!("unexpected {other:?}"),
+    }
+    drop(s);
+    t.assert_all_dropped_once("zero");
+}
+
+/// A panicking message received through `Select` and dropped in user code:
+/// the channel stays usable for the other handles.
+#[test]
+fn panicking_drop_after_select_recv() {
+    for flavor in FLAVORS {
+        let t = Tracker::new();
+        let (s, r) = make(flavor);
+        let r2 = r.clone();
+        let feeder = feed(&s, vec![t.armed(0), t.make(1)]);
+        expect_panic("bomb 0 went off", || {
+            let mut sel = Select::new();
+            let i = sel.recv(&r);
+            let oper = sel.select();
+            assert_eq!(oper.index(), i);
+            let m = oper.recv(&r).unwrap();
+            assert_eq!(m.id, 0);
+        });
+        assert_eq!(r2.recv().unwrap().id, 1, "{flavor:?}");
+        feeder.join().unwrap();
+        drop(s);
+        assert!(matches!(r.recv(), Err(RecvError)));
+        t.assert_all_dropped_once(&format!("{flavor:?}"));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// (b) A panic inside a select! arm body
+// ---------------------------------------------------------------------------
+
+#[test]
+fn panic_in_select_recv_arm_body() {
+    const N: usize = 10;
+    for flavor in FLAVORS {
+        let what = format!("{flavor:?}");
+        let t = Tracker::new();
+        let (s, r) = make::<Bomb>(flavor);
+        let (_s_idle, r_idle) = make::<Bomb>(flavor);
+        let feeder = feed(&s, (0..N).map(|i| t.make(i)).collect());
+        let mut received = Vec::new();
+        for i in 0..N {
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                select! {
+                    recv(r_idle) -> _ => unreachable!("idle channel"),
+                    recv(r) -> m => {
+                        let m = m.unwrap();
+                        received.push(m.id);
+                        if m.id % 3 == 1 {
+                            // `m` is dropped while unwinding.
+                            panic!("arm body for {}", m.id);
+                        }
+                    }
+                }
+            }));
+            assert_eq!(result.is_err(), i % 3 == 1, "{what}: message {i}");
+            // The message received before the panic was dropped exactly once.
+            assert_eq!(t.drops_of(i), 1, "{what}: message {i}");
+        }
+        feeder.join().unwrap();
+        assert_eq!(received, (0..N).collect::<Vec<_>>(), "{what}");
+        // The channel still works.
+        let feeder = feed(&s, vec![t.make(N)]);
+        let m = select! { recv(r) -> m => m.unwrap() };
+        assert_eq!(m.id, N, "{what}");
+        feeder.join().unwrap();
+        drop(m);
+        drop(s);
+        assert!(matches!(r.recv(), Err(RecvError)), "{what}");
+        t.assert_all_dropped_once(&what);
+    }
+}
+
+#[test]
+fn panic_in_select_send_arm_body() {
+    const N: usize = 10;
+    for flavor in FLAVORS {
+        let what = format!("{flavor:?}");
+        let t = Tracker::new();
+        let (s, r) = make::<Bomb>(flavor);
+        let (s_full, _r_full) = bounded::<Bomb>(0);
+        // A receiver thread (needed for the zero flavor).
+        let consumer = {
+            let r = r.clone();
+            thread::spawn(move || r.iter().map(|m| m.id).collect::<Vec<_>>())
+        };
+        for i in 0..N {
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                select! {
+                    send(s_full, t.make(1000)) -> _ => unreachable!("nobody receives"),
+                    send(s, t.make(i)) -> res => {
+                        res.unwrap();
+                        if i % 3 == 0 {
+                            panic!("arm body after sending {i}");
+                        }
+                    }
+                }
+            }));
+            assert_eq!(result.is_err(), i % 3 == 0, "{what}: message {i}");
+        }
+        drop(s);
+        drop(r);
+        let got = consumer.join().unwrap();
+        // Each message sent before a panic arrived exactly once, in order.
+        assert_eq!(got, (0..N).collect::<Vec<_>>(), "{what}");
+        // The message of the losing send arm was never even made.
+        assert_eq!(t.created(), N, "{what}");
+        t.assert_all_dropped_once(&what);
+    }
+}
+
+/// A panic in the body of a `select!` arm that received a disconnection:
+/// the select can be used again afterwards and still reports it.
+#[test]
+fn panic_in_select_arm_body_on_disconnect() {
+    for flavor in FLAVORS {
+        let (s, r) = make::<i32>(flavor);
+        drop(s);
+        for _ in 0..3 {
+            expect_panic("saw disconnect", || {
+                select! {
+                    recv(r) -> m => {
+                        assert_eq!(m, Err(RecvError));
+                        panic!("saw disconnect");
+                    }
+                }
+            });
+        }
+        assert_eq!(r.try_recv(), Err(TryRecvError::Disconnected), "{flavor:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// (c) Threads that panic while others are blocked on the same channel
+// ---------------------------------------------------------------------------
+
+/// A producer sends some messages then panics; its sender drops while
+/// unwinding, and a receiver blocked in `recv` sees the disconnection.
+#[test]
+fn sender_thread_panics_receiver_blocked_in_recv() {
+    for flavor in FLAVORS {
+        let t = Tracker::new();
+        let (s, r) = make::<Bomb>(flavor);
+        let producer = {
+            let t = t.clone();
+            thread::spawn(move || {
+                pause();
+                s.send(t.make(0)).unwrap();
+                s.send(t.make(1)).unwrap();
+                panic!("producer failed");
+            })
+        };
+        assert_eq!(r.recv().unwrap().id, 0, "{flavor:?}");
+        assert_eq!(r.recv().unwrap().id, 1, "{flavor:?}");
+        // Blocks until the producer's sender is dropped by its unwinding.
+        assert_eq!(r.recv().unwrap_err(), RecvError, "{flavor:?}");
+        let payload = producer.join().unwrap_err();
+        assert_eq!(panic_text(&*payload), "producer failed");
+        t.assert_all_dropped_once(&format!("{flavor:?}"));
+    }
+}
+
+/// Same, with the receiver blocked in `select!` and in `Select`.
+#[test]
+fn sender_thread_panics_receiver_blocked_in_select() {
+    for flavor in FLAVORS {
+        for builder in [false, true] {
+            let what = format!("{flavor:?}, builder {builder}");
+            let (s, r) = make::<i32>(flavor);
+            let (_s_idle, r_idle) = make::<i32>(flavor);
+            let producer = thread::spawn(move || {
+                pause();
+                s.send(7).unwrap();
+                panic!("producer failed");
+            });
+            let mut got = Vec::new();
+            loop {
+                let m = if builder {
+                    let mut sel = Select::new();
+                    let idle = sel.recv(&r_idle);
+                    let i = sel.recv(&r);
+                    let oper = sel.select();
+                    assert_ne!(oper.index(), idle, "{what}");
+                    assert_eq!(oper.index(), i, "{what}");
+                    oper.recv(&r)
+                } else {
+                    select! {
+                        recv(r_idle) -> _ => unreachable!("idle channel"),
+                        recv(r) -> m => m,
+                    }
+                };
+                match m {
+                    Ok(v) => got.push(v),
+                    Err(RecvError) => break,
+                }
+            }
+            assert_eq!(got, vec![7], "{what}");
+            assert!(producer.join().is_err(), "{what}");
+        }
+    }
+}
+
+/// A consumer thread panics while a sender is blocked on a full channel:
+/// the sender gets its message back.
+#[test]
+fn receiver_thread_panics_sender_blocked() {
+    for flavor in [Flavor::Zero, Flavor::Array] {
+        let t = Tracker::new();
+        let (s, r) = make::<Bomb>(flavor);
+        let cap = s.capacity().unwrap();
+        for i in 0..cap {
+            s.send(t.make(i)).unwrap();
+        }
+        let consumer = thread::spawn(move || {
+            let _r = r;
+            pause();
+            panic!("consumer failed");
+        });
+        // Blocks until the consumer's receiver is dropped by its unwinding.
+        match s.send(t.make(cap)) {
+            Err(SendError(m)) => assert_eq!(m.id, cap, "{flavor:?}"),
+            Ok(()) => panic!("{flavor:?}: send succeeded with no receiver"),
+        }
+        assert!(consumer.join().is_err());
+        // The queued messages went with the last receiver.
+        assert_eq!(t.dropped(), cap + 1, "{flavor:?}");
+        drop(s);
+        t.assert_all_dropped_once(&format!("{flavor:?}"));
+    }
+}
+
+/// A thread holding handles panics while another thread is blocked on the
+/// same channel: nothing changes for the blocked thread, which receives the
+/// next message and later sees the disconnection.
+#[test]
+fn unrelated_thread_panics_while_other_blocked() {
+    for flavor in FLAVORS {
+        let t = Tracker::new();
+        let (s, r) = make::<Bomb>(flavor);
+        let waiter = {
+            let r = r.clone();
+            thread::spawn(move || r.iter().map(|m| m.id).collect::<Vec<_>>())
+        };
+        let (s2, r2) = (s.clone(), r.clone());
+        let panicker = thread::spawn(move || {
+            let _handles = (s2, r2);
+            pause();
+            panic!("bystander failed");
+        });
+        assert!(panicker.join().is_err());
+        drop(r);
+        s.send(t.make(0)).unwrap();
+        s.send(t.make(1)).unwrap();
+        drop(s);
+        assert_eq!(waiter.join().unwrap(), vec![0, 1], "{flavor:?}");
+        t.assert_all_dropped_once(&format!("{flavor:?}"));
+    }
+}
+
+/// How a woken thread waits for its message.
+#[derive(Clone, Copy, Debug)]
+enum Wait {
+    Recv,
+    SelectMacro,
+    SelectBuilder,
+}
+
+/// A thread blocked in a receive is woken by a message, then panics in user
+/// code while holding it. The message is dropped once, during unwinding;
+/// the other receiver keeps working; when the last receivers are gone the
+/// senders see the disconnection on both channels the thread waited on.
+#[test]
+fn woken_receiver_panics_in_user_code() {
+    for flavor in FLAVORS {
+        for wait in [Wait::Recv, Wait::SelectMacro, Wait::SelectBuilder] {
+            let what = format!("{flavor:?}, {wait:?}");
+            let t = Tracker::new();
+            let (s_a, r_a) = make::<Bomb>(flavor);
+            let (s_b, r_b) = make::<Bomb>(flavor);
+            let r_a2 = r_a.clone();
+            let worker = thread::spawn(move || {
+                let m = match wait {
+                    Wait::Recv => r_a.recv().unwrap(),
+                    Wait::SelectMacro => select! {
+                        recv(r_b) -> _ => unreachable!("nothing is sent on b"),
+                        recv(r_a) -> m => m.unwrap(),
+                    },
+                    Wait::SelectBuilder => {
+                        let mut sel = Select::new();
+                        sel.recv(&r_b);
+                        let i = sel.recv(&r_a);
+                        let oper = sel.select();
+                        assert_eq!(oper.index(), i);
+                        oper.recv(&r_a).unwrap()
+                    }
+                };
+                assert_eq!(m.id, 0);
+                panic!("worker failed holding {}", m.id);
+            });
+            pause();
+            // Only the worker is receiving, so it gets this message (on a
+            // zero channel this blocks until it does).
+            s_a.send(t.make(0)).unwrap();
+            let payload = worker.join().unwrap_err();
+            assert_eq!(panic_text(&*payload), "worker failed holding 0", "{what}");
+            assert_eq!(t.drops_of(0), 1, "{what}");
+            // The worker's receiver of b was its only one: b is disconnected.
+            match s_b.try_send(t.make(1)) {
+                Err(TrySendError::Disconnected(m)) => assert_eq!(m.id, 1, "{what}"),
+                other => panic!("{what}: unexpected {other:?}"),
+            }
+            // The other receiver of a still works.
+            let feeder = feed(&s_a, vec![t.make(2)]);
+            assert_eq!(r_a2.recv().unwrap().id, 2, "{what}");
+            feeder.join().unwrap();
+            drop(r_a2);
+            match s_a.send(t.make(3)) {
+                Err(SendError(m)) => assert_eq!(m.id, 3, "{what}"),
+                Ok(()) => panic!("{what}: send succeeded with no receiver"),
+            }
+            t.assert_all_dropped_once(&what);
+        }
+    }
+}
+
+/// A thread blocked in a send is woken when its message is taken, then
+/// panics in user code; its sender drops while unwinding, so the receiver
+/// sees every message, then the disconnection.
+#[test]
+fn woken_sender_panics_in_user_code() {
+    for flavor in [Flavor::Zero, Flavor::Array] {
+        for wait in [Wait::Recv, Wait::SelectMacro, Wait::SelectBuilder] {
+            let what = format!("{flavor:?}, {wait:?}");
+            let t = Tracker::new();
+            let (s, r) = make::<Bomb>(flavor);
+            let (s_idle, _r_idle) = bounded::<Bomb>(0);
+            let cap = s.capacity().unwrap();
+            for i in 0..cap {
+                s.send(t.make(i)).unwrap();
+            }
+            let worker = {
+                let t = t.clone();
+                thread::spawn(move || {
+                    let m = t.make(cap);
+                    // Full (or rendezvous): this blocks until main receives.
+                    match wait {
+                        Wait::Recv => s.send(m).unwrap(),
+                        Wait::SelectMacro => select! {
+                            send(s_idle, t.make(1000)) -> _ => unreachable!(),
+                            send(s, m) -> res => res.unwrap(),
+                        },
+                        Wait::SelectBuilder => {
+                            let mut sel = Select::new();
+                            sel.send(&s_idle);
+                            let i = sel.send(&s);
+                            let oper = sel.select();
+                            assert_eq!(oper.index(), i);
+                            oper.send(&s, m).unwrap();
+                        }
+                    }
+                    panic!("worker failed after sending");
+                })
+            };
+            pause();
+            let got: Vec<usize> = r.iter().map(|m| m.id).collect();
+            assert_eq!(got, (0..=cap).collect::<Vec<_>>(), "{what}");
+            let payload = worker.join().unwrap_err();
+            assert_eq!(panic_text(&*payload), "worker failed after sending");
+            drop(r);
+            t.assert_all_dropped_once(&what);
+        }
+    }
+}
