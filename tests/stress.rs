@@ -14,8 +14,9 @@
 //! - every failed send gave back the very message it was given;
 //! - disconnection is only reported once the other side is really gone.
 //!
-//! `CHAN_STRESS_SCALE=<n>` multiplies the message counts (a soak run). Under
-//! miri the counts and thread numbers are tiny.
+//! `CHAN_STRESS_SCALE=<n>` multiplies the message counts (a soak run);
+//! `CHAN_STRESS_VERBOSE=1` prints per-run figures (run with `--nocapture`).
+//! Under miri the counts and thread numbers are tiny.
 
 use chan::{
     after, bounded, never, select, tick, unbounded, Receiver, RecvTimeoutError, Select, SendError,
@@ -157,7 +158,7 @@ fn thread_combos() -> &'static [(usize, usize)] {
 /// Messages each producer attempts in one run, before scaling.
 fn per_producer_base() -> u64 {
     if cfg!(miri) {
-        12
+        20
     } else {
         1000
     }
