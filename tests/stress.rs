@@ -160,7 +160,7 @@ fn per_producer_base() -> u64 {
     if cfg!(miri) {
         20
     } else {
-        1000
+        2000
     }
 }
 
