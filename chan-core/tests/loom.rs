@@ -6,15 +6,23 @@
 //! Run with: `RUSTFLAGS="--cfg loom" cargo test -p chan-core --release --test loom`
 #![cfg(loom)]
 
+use chan_core::internal::{SelectHandle, Token};
 use chan_core::{bounded, unbounded, Receiver, RecvError, Sender, TryRecvError};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
 
 fn model<F: Fn() + Sync + Send + 'static>(f: F) {
+    model_with_preemptions(2, f);
+}
+
+/// Like `model`, with a preemption bound of its own (unless
+/// `LOOM_MAX_PREEMPTIONS` overrides it): three threads that each block and
+/// spin on one another's half-done operations do not finish in CI time at 2.
+fn model_with_preemptions<F: Fn() + Sync + Send + 'static>(bound: usize, f: F) {
     let mut builder = loom::model::Builder::new();
     if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(2);
+        builder.preemption_bound = Some(bound);
     }
     // A thread that waits for another to finish a half-done write spins
     // (yielding under loom); each round is a few branches.
@@ -44,8 +52,8 @@ fn two_messages(make: fn() -> (Sender<u32>, Receiver<u32>)) {
     });
 }
 
-fn two_senders(make: fn() -> (Sender<u32>, Receiver<u32>)) {
-    model(move || {
+fn two_senders(make: fn() -> (Sender<u32>, Receiver<u32>), preemptions: usize) {
+    model_with_preemptions(preemptions, move || {
         let (s, r) = make();
         let s2 = s.clone();
         let first = thread::spawn(move || s.send(1).unwrap());
@@ -130,15 +138,15 @@ fn zero_two_messages() {
 }
 #[test]
 fn array_two_senders() {
-    two_senders(array);
+    two_senders(array, 1);
 }
 #[test]
 fn list_two_senders() {
-    two_senders(list);
+    two_senders(list, 2);
 }
 #[test]
 fn zero_two_senders() {
-    two_senders(zero);
+    two_senders(zero, 2);
 }
 #[test]
 fn array_blocked_sender_sees_receiver_disconnect() {
@@ -206,4 +214,75 @@ fn list_receiver_crosses_block_boundary() {
         producer.join().unwrap();
         assert_eq!(r.try_recv(), Err(TryRecvError::Disconnected));
     });
+}
+
+/// A select send reserved and then given up (a dropped
+/// `SelectedOperation`) races with a plain sender and a receiver: the
+/// receiver gets exactly the real message, whether the given-up slot was
+/// rolled back or skipped.
+fn cancelled_send_races_a_sender(make: fn() -> (Sender<u32>, Receiver<u32>), preemptions: usize) {
+    model_with_preemptions(preemptions, move || {
+        let (s, r) = make();
+        let other = s.clone();
+        let canceller = thread::spawn(move || {
+            let mut token = Token::default();
+            if s.try_select(&mut token) {
+                // SAFETY: reserved just above by this handle, not completed.
+                unsafe { s.cancel(&mut token) };
+            }
+        });
+        let sender = thread::spawn(move || other.send(7).unwrap());
+        assert_eq!(r.recv(), Ok(7));
+        canceller.join().unwrap();
+        sender.join().unwrap();
+        assert_eq!(r.try_recv(), Err(TryRecvError::Disconnected));
+    });
+}
+
+/// A select receive reserved and then given up races with a plain
+/// receiver: the message is either received or dropped by the cancel,
+/// exactly once.
+fn cancelled_receive_races_a_receiver(make: fn() -> (Sender<Counted>, Receiver<Counted>)) {
+    model(move || {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (s, r) = make();
+        s.send(Counted(drops.clone())).ok().unwrap();
+        drop(s);
+        let other = r.clone();
+        let canceller = thread::spawn(move || {
+            let mut token = Token::default();
+            // A reservation either holds the message or saw the channel
+            // empty and disconnected; cancelling releases either.
+            if r.try_select(&mut token) {
+                // SAFETY: reserved just above by this handle, not completed.
+                unsafe { r.cancel(&mut token) };
+            }
+        });
+        let received = other.recv().is_ok();
+        canceller.join().unwrap();
+        drop(other);
+        let _ = received;
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+    });
+}
+
+#[test]
+fn array_cancelled_send_races_a_sender() {
+    cancelled_send_races_a_sender(|| bounded(2), 2);
+}
+#[test]
+fn array_full_cancelled_send_races_a_sender() {
+    cancelled_send_races_a_sender(array, 1);
+}
+#[test]
+fn list_cancelled_send_races_a_sender() {
+    cancelled_send_races_a_sender(list, 2);
+}
+#[test]
+fn array_cancelled_receive_races_a_receiver() {
+    cancelled_receive_races_a_receiver(|| bounded(1));
+}
+#[test]
+fn list_cancelled_receive_races_a_receiver() {
+    cancelled_receive_races_a_receiver(unbounded);
 }
