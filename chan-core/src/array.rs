@@ -31,7 +31,7 @@ use crate::select::{SelectHandle, Token};
 use crate::sync::{fence, AtomicU64, Backoff, Ordering, UnsafeCell};
 use crate::waiters::SyncWaiters;
 use crossbeam_utils::CachePadded;
-use std::mem::MaybeUninit;
+use std::mem::{self, MaybeUninit};
 use std::ptr;
 use std::time::Instant;
 
@@ -557,10 +557,11 @@ impl<T> Channel<T> {
         while head != tail {
             let slot = self.slot(head);
             let stamp = slot.stamp.load(Ordering::Acquire);
+            let mut message = None;
             if stamp == head + 1 {
                 // SAFETY: the stamp says the slot holds a message, and no
                 // receiver is left to claim it.
-                drop(slot.msg.with(|cell| unsafe { cell.read().assume_init() }));
+                message = Some(slot.msg.with(|cell| unsafe { cell.read().assume_init() }));
             } else if stamp != (head + 1) | SKIPPED_SEND {
                 if rounds == DISCARD_WAIT_ROUNDS {
                     return;
@@ -575,6 +576,11 @@ impl<T> Channel<T> {
                 .store(head.wrapping_add(self.one_lap), Ordering::Release);
             head = self.next_position(head);
             self.head.store(head, Ordering::Release);
+            // Dropped only once the slot is released, so that if this
+            // `Drop` panics the discard can go on with the next message.
+            let resume = ResumeDiscardOnUnwind(self);
+            drop(message);
+            mem::forget(resume);
         }
     }
 
@@ -586,6 +592,17 @@ impl<T> Channel<T> {
     /// A select handle for the sending side.
     pub fn sender(&self) -> Sender<'_, T> {
         Sender(self)
+    }
+}
+
+/// Goes on discarding a channel's messages if dropping one of them panics
+/// (forgotten when the drop returns normally). A second panicking message
+/// then aborts the process, as any panic during unwinding does.
+struct ResumeDiscardOnUnwind<'a, T>(&'a Channel<T>);
+
+impl<T> Drop for ResumeDiscardOnUnwind<'_, T> {
+    fn drop(&mut self) {
+        self.0.discard_all_messages();
     }
 }
 

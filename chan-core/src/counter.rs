@@ -27,6 +27,25 @@ pub fn new<C>(chan: C) -> (Sender<C>, Receiver<C>) {
     (Sender { counter }, Receiver { counter })
 }
 
+/// Frees the allocation when dropped by the second side to finish
+/// releasing; dropping it also on unwind keeps a panic in `disconnect` from
+/// leaking the channel.
+struct DestroyIfLast<C>(NonNull<Counter<C>>);
+
+impl<C> Drop for DestroyIfLast<C> {
+    fn drop(&mut self) {
+        // SAFETY: the side releasing its last handle keeps the allocation
+        // alive until it has set `destroy`; the other side frees it only
+        // after finding `destroy` already set.
+        let counter = unsafe { self.0.as_ref() };
+        if counter.destroy.swap(true, Ordering::AcqRel) {
+            // SAFETY: both sides have released their last handle, so nobody
+            // else can reach the allocation.
+            drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+        }
+    }
+}
+
 /// A handle count that has grown absurdly large means handles are being
 /// leaked in a loop; stop before the count can wrap.
 const MAX_HANDLES: usize = isize::MAX as usize;
@@ -62,14 +81,15 @@ macro_rules! counted_handle {
             ///
             /// # Safety
             /// The handle must not be used again.
+            ///
+            /// If `disconnect` panics (a message's `Drop` panicked while the
+            /// last receiver discarded the messages), the destroy step still
+            /// runs while unwinding, so the channel is not leaked.
             pub unsafe fn release<F: FnOnce(&C) -> bool>(&self, disconnect: F) {
                 if self.counter().$count.fetch_sub(1, Ordering::AcqRel) == 1 {
+                    let destroy_if_last = DestroyIfLast(self.counter);
                     disconnect(&self.counter().chan);
-                    if self.counter().destroy.swap(true, Ordering::AcqRel) {
-                        // SAFETY: both sides have released their last
-                        // handle, so nobody else can reach the allocation.
-                        drop(unsafe { Box::from_raw(self.counter.as_ptr()) });
-                    }
+                    drop(destroy_if_last);
                 }
             }
         }
