@@ -9,11 +9,9 @@
 //! messages are dropped; the panic propagates out of that receiver's `drop`
 //! (like any panic in a destructor). No message is dropped twice, and the
 //! senders see the channel disconnected and get their messages back
-//! (`*_is_safe` tests). The other messages should still be dropped exactly
-//! once, the channel reported empty and its memory freed (`*_is_complete`
-//! tests); today the array flavor leaks the messages after the panicking one
-//! and both flavors leak the channel allocation, so those two tests are
-//! ignored as bugs. A *second* message that panics while the first panic
+//! (`*_is_safe` tests). The other messages are still dropped exactly once,
+//! the channel is reported empty and its memory is freed (`*_is_complete`
+//! tests). A *second* message that panics while the first panic
 //! unwinds aborts the process (Rust's rule for a panic during unwinding), so
 //! each test here holds at most one panicking message per teardown.
 //!
@@ -428,37 +426,22 @@ fn panicking_drop_outside_channel_leaks_nothing() {
     }
 }
 
-// These two leak (see the `Complete` tests below), which fails a miri run;
-// check them under miri with `MIRIFLAGS=-Zmiri-ignore-leaks`.
 #[test]
-#[cfg_attr(
-    miri,
-    ignore = "leaks the channel (bug below); use -Zmiri-ignore-leaks"
-)]
 fn array_teardown_with_panicking_message_is_safe() {
     array_teardowns(Check::Safe);
 }
 
 #[test]
-#[cfg_attr(
-    miri,
-    ignore = "leaks the channel (bug below); use -Zmiri-ignore-leaks"
-)]
 fn list_teardown_with_panicking_message_is_safe() {
     list_teardowns(Check::Safe);
 }
 
 #[test]
-#[ignore = "bug: array channel leaks the messages after a panicking one, its buffer and \
-            its allocation when the last receiver's discard panics (counter::release skips \
-            the destroy step; array::discard_all_messages stops at the panic)"]
 fn array_teardown_with_panicking_message_is_complete() {
     array_teardowns(Check::Complete);
 }
 
 #[test]
-#[ignore = "bug: list channel leaks its allocation (and spare block) when the last \
-            receiver's discard panics (counter::release skips the destroy step)"]
 fn list_teardown_with_panicking_message_is_complete() {
     list_teardowns(Check::Complete);
 }
