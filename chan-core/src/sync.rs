@@ -137,8 +137,15 @@ pub fn current_thread_id() -> usize {
     THREAD_MARKER.with(|marker| marker as *const u8 as usize)
 }
 
-/// Exponential spinning for the short waits inside lock-free operations
-/// (a slot that another thread is half-way through writing).
+/// Backoff for waits inside channel operations: first a few rounds of
+/// exponentially growing busy-spinning (a partner that is running on
+/// another core finishes within a few hundred nanoseconds), then yielding
+/// the processor (a partner that is runnable but not running, as when
+/// there are more threads than cores, gets the core), and then the caller
+/// should block.
+///
+/// Spinning is kept short on purpose: on a machine with more runnable
+/// threads than cores, every spin burns the time slice the partner needs.
 pub struct Backoff {
     step: u32,
 }
@@ -150,9 +157,11 @@ impl Default for Backoff {
 }
 
 impl Backoff {
-    /// How many doubling rounds of spinning come before blocking. Under
-    /// loom every spin is a scheduling point, so there it gives way at once.
-    const SPIN_LIMIT: u32 = if cfg!(loom) { 0 } else { 6 };
+    /// Rounds of spinning (round `k` spins `2^k` times). Under loom every
+    /// spin is a scheduling point, so there it gives way at once.
+    const SPIN_LIMIT: u32 = if cfg!(loom) { 0 } else { 3 };
+    /// Rounds (spinning, then yielding) before `is_completed`.
+    const YIELD_LIMIT: u32 = if cfg!(loom) { 0 } else { 16 };
 
     /// Starts a new backoff sequence.
     #[inline]
@@ -167,13 +176,16 @@ impl Backoff {
             for _ in 0..1u32 << self.step {
                 spin_loop();
             }
-            self.step += 1;
         } else {
             yield_now();
         }
+        if self.step <= Self::YIELD_LIMIT {
+            self.step += 1;
+        }
     }
 
-    /// Spins a growing number of iterations without yielding.
+    /// Spins a growing number of iterations without yielding (for retrying
+    /// a compare-and-swap that lost a race: the winner is running).
     #[inline]
     pub fn spin(&mut self) {
         for _ in 0..1u32 << self.step.min(Self::SPIN_LIMIT) {
@@ -184,9 +196,10 @@ impl Backoff {
         }
     }
 
-    /// True once spinning has run its course and the caller should block.
+    /// True once spinning and yielding have run their course (after
+    /// `YIELD_LIMIT + 1` calls of `snooze`) and the caller should block.
     #[inline]
     pub fn is_completed(&self) -> bool {
-        self.step > Self::SPIN_LIMIT
+        self.step > Self::YIELD_LIMIT
     }
 }
