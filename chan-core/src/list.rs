@@ -4,9 +4,10 @@
 //! Positions: `head` and `tail` are 64-bit positions (`AtomicU64`, as in the
 //! array flavor; 64 bits do not wrap in practice, so a stale thread's
 //! compare-and-swap on a position can never succeed by accident). A
-//! position is `(lap * LAP + offset) << SHIFT | mark`. Each lap of `LAP = 32`
-//! positions maps to one block of `BLOCK_CAP = 31` slots; offset 31 is not a
-//! slot but means "this block is full, the next block is being installed".
+//! position is `(lap * LAP + offset) << SHIFT | mark`. Each lap of `LAP`
+//! positions (64; 32 under loom) maps to one block of `BLOCK_CAP = LAP - 1`
+//! slots; offset `BLOCK_CAP` is not a slot but means "this block is full,
+//! the next block is being installed".
 //! Each position sits on its own cache line (`CachePadded`) together with
 //! the pointer to the block it is in.
 //!
@@ -21,7 +22,8 @@
 //! compare-and-swap (taking the spare block, else allocating), so that the
 //! window in which other senders wait for the new block is only a few
 //! stores long; after its claim it publishes the block in `tail`, moves
-//! `tail` past offset 31, and links the block from the old one's `next`.
+//! `tail` past offset `BLOCK_CAP`, and links the block from the old one's
+//! `next`.
 //! The claim is made in `write`, not in `start_send`: an unbounded send is
 //! always ready, so a select that selects a send and then never completes
 //! it leaves no hole in the queue.
@@ -78,6 +80,14 @@ const READ: usize = 2;
 const DESTROY: usize = 4;
 
 /// Positions per block: `BLOCK_CAP` slots plus the "next block" position.
+///
+/// 63-slot blocks halve the allocations (and block changes) per message of
+/// 31-slot ones, for at most one more kilobyte of spare block per channel
+/// of word-sized messages. Loom models use small blocks, so that a model
+/// crosses a block boundary in few steps.
+#[cfg(not(loom))]
+const LAP: u64 = 64;
+#[cfg(loom)]
 const LAP: u64 = 32;
 /// Slots per block.
 const BLOCK_CAP: usize = LAP as usize - 1;
@@ -123,6 +133,13 @@ impl<T> Slot<T> {
     /// Waits until the sender that claimed this slot has written it.
     #[inline]
     fn wait_write(&self) {
+        if self.state.load(Ordering::Acquire) & WRITE == 0 {
+            self.wait_write_slow();
+        }
+    }
+
+    #[cold]
+    fn wait_write_slow(&self) {
         let mut backoff = Backoff::new();
         while self.state.load(Ordering::Acquire) & WRITE == 0 {
             backoff.snooze();
@@ -350,13 +367,16 @@ impl<T> Channel<T> {
     /// Called once by the reader of the block's last slot with `start == 0`
     /// after reading it, and by the reader of slot `start - 1` when it found
     /// `DESTROY` set on its slot after reading it.
+    #[inline(never)]
     unsafe fn release_block(&self, block: *mut Block<T>, start: usize) {
         // The last slot's reader started the walk; it needs no bit.
         for i in start..BLOCK_CAP - 1 {
             // SAFETY: the block is live: slot `i` and the walk are not done.
             let slot = unsafe { &(*block).slots[i] };
+            // The walk visits each slot once, so `DESTROY` is added at most
+            // once per slot (an add, as for `READ` in `read_reserved`).
             if slot.state.load(Ordering::Acquire) & READ == 0
-                && slot.state.fetch_or(DESTROY, Ordering::AcqRel) & READ == 0
+                && slot.state.fetch_add(DESTROY, Ordering::AcqRel) & READ == 0
             {
                 // The reader of slot `i` is still busy; it will continue.
                 return;
@@ -373,6 +393,7 @@ impl<T> Channel<T> {
     ///
     /// The message is moved as few times as possible (no closure captures
     /// it), so that large messages do not need a large stack.
+    #[inline]
     fn push(&self, msg: T) -> Result<(), T> {
         let Some(slot) = self.claim_slot() else {
             return Err(msg);
@@ -392,7 +413,42 @@ impl<T> Channel<T> {
 
     /// Claims the slot at the tail for a send; `None` if the channel is
     /// disconnected.
+    ///
+    /// The common case is inlined: the tail is in an installed block, not
+    /// at its last slot, and the claim wins at the first try. Everything
+    /// else (first block, block ends, lost races, disconnection) is
+    /// `claim_slot_slow`.
+    #[inline]
     fn claim_slot(&self) -> Option<*const Slot<T>> {
+        let tail = self.tail.index.load(Ordering::Acquire);
+        let block = self.tail.block.load(Ordering::Acquire);
+        let offset = offset_of(tail);
+        if tail & MARK_BIT == 0
+            && offset + 1 < BLOCK_CAP
+            && !block.is_null()
+            && self
+                .tail
+                .index
+                .compare_exchange_weak(
+                    tail,
+                    tail.wrapping_add(STEP),
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+        {
+            // As in `claim_slot_slow`: the claim succeeded with the index
+            // loaded before `block`, so `block` is the block of our slot.
+            // SAFETY: `offset < BLOCK_CAP` and `block` is live (our slot in
+            // it is not even written yet).
+            return Some(unsafe { ptr::addr_of!((*block).slots[offset]) });
+        }
+        self.claim_slot_slow()
+    }
+
+    /// `claim_slot`, every case.
+    #[inline(never)]
+    fn claim_slot_slow(&self) -> Option<*const Slot<T>> {
         let mut backoff = Backoff::new();
         let mut tail = self.tail.index.load(Ordering::Acquire);
         let mut block = self.tail.block.load(Ordering::Acquire);
@@ -478,7 +534,68 @@ impl<T> Channel<T> {
     /// Claims the slot at the head, recording it in `token`. Returns false
     /// if the channel is empty; true with a null block if it is empty and
     /// disconnected.
+    #[inline]
     fn reserve_recv(&self, token: &mut ListToken) -> bool {
+        match self.claim_head() {
+            Some(claim) => {
+                *token = claim;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `reserve_recv` returning the claim by value (so that the inlined
+    /// fast path keeps it in registers): `None` if the channel is empty, a
+    /// token with a null block if it is empty and disconnected.
+    ///
+    /// The common case is inlined: the head is in an installed block, not
+    /// at its last slot, and the claim wins at the first try (or the
+    /// channel is found empty). Everything else is `reserve_recv_slow`,
+    /// whose loop makes the same decisions.
+    #[inline]
+    fn claim_head(&self) -> Option<ListToken> {
+        let head = self.head.index.load(Ordering::Acquire);
+        let block = self.head.block.load(Ordering::Acquire);
+        let offset = offset_of(head);
+        if offset + 1 < BLOCK_CAP {
+            let mut new_head = head.wrapping_add(STEP);
+            if head & MARK_BIT == 0 {
+                let tail = self.tail.index.load(Ordering::SeqCst);
+                if head >> SHIFT == tail >> SHIFT {
+                    if tail & MARK_BIT != 0 {
+                        return Some(ListToken::default());
+                    }
+                    return None;
+                }
+                if lap_of(head) != lap_of(tail) {
+                    new_head |= MARK_BIT;
+                }
+            }
+            if !block.is_null()
+                && self
+                    .head
+                    .index
+                    .compare_exchange_weak(head, new_head, Ordering::SeqCst, Ordering::Relaxed)
+                    .is_ok()
+            {
+                return Some(ListToken {
+                    block: block as *const u8,
+                    offset,
+                });
+            }
+        }
+        let mut token = ListToken::default();
+        if self.reserve_recv_slow(&mut token) {
+            Some(token)
+        } else {
+            None
+        }
+    }
+
+    /// `reserve_recv`, every case.
+    #[inline(never)]
+    fn reserve_recv_slow(&self, token: &mut ListToken) -> bool {
         let mut backoff = Backoff::new();
         let mut head = self.head.index.load(Ordering::Acquire);
         let mut block = self.head.block.load(Ordering::Acquire);
@@ -558,6 +675,7 @@ impl<T> Channel<T> {
     /// # Safety
     /// `token` holds a claim made by `reserve_recv` on this channel, not yet
     /// completed.
+    #[inline]
     unsafe fn read_reserved(&self, token: &mut ListToken) -> Result<T, ()> {
         let block = token.block as *mut Block<T>;
         if block.is_null() {
@@ -574,7 +692,10 @@ impl<T> Channel<T> {
         if offset + 1 == BLOCK_CAP {
             // SAFETY: we read the last slot: start the release walk.
             unsafe { self.release_block(block, 0) };
-        } else if slot.state.fetch_or(READ, Ordering::AcqRel) & DESTROY != 0 {
+        } else if slot.state.fetch_add(READ, Ordering::AcqRel) & DESTROY != 0 {
+            // (`fetch_add` rather than `fetch_or`: only this reader sets
+            // `READ`, so adding it is the same, and an add whose result is
+            // used is one instruction where an or is a CAS loop.)
             // SAFETY: the walk stopped at our slot: continue it.
             unsafe { self.release_block(block, offset + 1) };
         }
@@ -671,21 +792,34 @@ impl<T> Channel<T> {
     /// Receives without blocking.
     #[inline]
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        let mut token = ListToken::default();
-        if self.reserve_recv(&mut token) {
+        match self.claim_head() {
             // SAFETY: the token was just reserved on this channel.
-            match unsafe { self.read_reserved(&mut token) } {
+            Some(mut token) => match unsafe { self.read_reserved(&mut token) } {
                 Ok(msg) => Ok(msg),
                 Err(()) => Err(TryRecvError::Disconnected),
-            }
-        } else {
-            Err(TryRecvError::Empty)
+            },
+            None => Err(TryRecvError::Empty),
         }
     }
 
     /// Receives, blocking while the channel is empty, until `deadline` if
     /// any.
+    #[inline]
     pub fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        // A message is usually there: take it without setting up a wait.
+        if let Some(mut token) = self.claim_head() {
+            // SAFETY: the token was just reserved on this channel.
+            return match unsafe { self.read_reserved(&mut token) } {
+                Ok(msg) => Ok(msg),
+                Err(()) => Err(RecvTimeoutError::Disconnected),
+            };
+        }
+        self.recv_blocking(deadline)
+    }
+
+    /// `recv` once the channel was found empty: back off, then block.
+    #[inline(never)]
+    fn recv_blocking(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         let mut token = ListToken::default();
         loop {
             let mut backoff = Backoff::new();
@@ -700,7 +834,7 @@ impl<T> Channel<T> {
                 if backoff.is_completed() {
                     break;
                 }
-                backoff.spin();
+                backoff.snooze();
             }
             if let Some(deadline) = deadline {
                 if Instant::now() >= deadline {
@@ -1148,14 +1282,15 @@ mod tests {
         for &(sent, received) in &[
             (0, 0),
             (1, 0),
-            (30, 0),
-            (31, 0),
-            (32, 0),
-            (31, 31),
-            (62, 31),
-            (62, 30),
+            (BLOCK_CAP - 1, 0),
+            (BLOCK_CAP, 0),
+            (BLOCK_CAP + 1, 0),
+            (BLOCK_CAP, BLOCK_CAP),
+            (2 * BLOCK_CAP, BLOCK_CAP),
+            (2 * BLOCK_CAP, BLOCK_CAP - 1),
             (100, 45),
             (100, 100),
+            (3 * BLOCK_CAP + 5, 2 * BLOCK_CAP + 1),
         ] {
             let drops = StdArc::new(StdAtomicUsize::new(0));
             let chan = Channel::new();
@@ -1228,7 +1363,7 @@ mod tests {
 
     #[test]
     fn large_messages_do_not_overflow_the_stack() {
-        // A block of 31 such messages would not fit on this stack (the
+        // A block of `BLOCK_CAP` such messages would not fit on this stack (the
         // room the facade's tests give; debug builds keep several copies of
         // a message in the frames of one send or receive).
         const BIG: usize = if cfg!(miri) { 1 << 12 } else { 1 << 20 };
