@@ -75,6 +75,8 @@ pub struct Channel<T> {
     cap: u64,
     one_lap: u64,
     disconnect_bit: u64,
+    /// `disconnect_bit - 1`: the bits of a position that index the buffer.
+    index_mask: u64,
     senders: SyncWaiters,
     receivers: SyncWaiters,
 }
@@ -113,6 +115,7 @@ impl<T> Channel<T> {
             cap: cap as u64,
             one_lap,
             disconnect_bit,
+            index_mask: disconnect_bit - 1,
             senders: SyncWaiters::new(),
             receivers: SyncWaiters::new(),
         }
@@ -121,7 +124,7 @@ impl<T> Channel<T> {
     /// The position after `position`, skipping to the next lap at the end.
     #[inline]
     fn next_position(&self, position: u64) -> u64 {
-        let index = position & (self.disconnect_bit - 1);
+        let index = position & self.index_mask;
         if index + 1 < self.cap {
             position + 1
         } else {
@@ -131,7 +134,7 @@ impl<T> Channel<T> {
 
     #[inline]
     fn slot(&self, position: u64) -> &Slot<T> {
-        let index = (position & (self.disconnect_bit - 1)) as usize;
+        let index = (position & self.index_mask) as usize;
         // SAFETY: every position's index is below `cap`, the buffer length.
         unsafe { self.buffer.get_unchecked(index) }
     }
@@ -372,9 +375,82 @@ impl<T> Channel<T> {
         drop(msg);
     }
 
+    /// The common case of a send, inlined into the caller: the slot at the
+    /// tail is free in this lap and the claim wins at the first try; the
+    /// message is written and `Ok` returned. Otherwise (full, disconnected,
+    /// a lost race, a skipped slot) the message is given back untouched for
+    /// the general path, which makes every decision again.
+    #[inline]
+    fn send_fast(&self, msg: T) -> Result<(), T> {
+        let tail = self.tail.load(Ordering::Relaxed);
+        // The index ignores the disconnect bit; a disconnected tail fails
+        // the stamp comparison below.
+        let slot = self.slot(tail);
+        if slot.stamp.load(Ordering::Acquire) == tail
+            && self
+                .tail
+                .compare_exchange_weak(
+                    tail,
+                    self.next_position(tail),
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+        {
+            slot.msg.with_mut(|cell| {
+                // SAFETY: we claimed the slot (its stamp said empty at
+                // `tail` and our CAS moved the tail past it), so nobody else
+                // touches it until our stamp store.
+                unsafe { cell.write(MaybeUninit::new(msg)) }
+            });
+            slot.stamp.store(tail + 1, Ordering::Release);
+            self.receivers.notify();
+            return Ok(());
+        }
+        Err(msg)
+    }
+
+    /// The common case of a receive, inlined into the caller: the slot at
+    /// the head holds this lap's message and the claim wins at the first
+    /// try. `None` sends the caller to the general path.
+    #[inline]
+    fn recv_fast(&self) -> Option<T> {
+        let head = self.head.load(Ordering::Relaxed);
+        let slot = self.slot(head);
+        if slot.stamp.load(Ordering::Acquire) == head + 1
+            && self
+                .head
+                .compare_exchange_weak(
+                    head,
+                    self.next_position(head),
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+        {
+            // SAFETY: we claimed the slot, whose stamp said it holds a
+            // message; nobody else touches it until our stamp store.
+            let msg = slot.msg.with(|cell| unsafe { cell.read().assume_init() });
+            slot.stamp
+                .store(head.wrapping_add(self.one_lap), Ordering::Release);
+            self.senders.notify();
+            return Some(msg);
+        }
+        None
+    }
+
     /// Sends without blocking.
     #[inline]
     pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
+        let msg = match self.send_fast(msg) {
+            Ok(()) => return Ok(()),
+            Err(msg) => msg,
+        };
+        self.try_send_slow(msg)
+    }
+
+    #[inline(never)]
+    fn try_send_slow(&self, msg: T) -> Result<(), TrySendError<T>> {
         let mut token = ArrayToken::default();
         if self.reserve_send(&mut token) {
             // SAFETY: the token was just reserved on this channel.
@@ -385,7 +461,18 @@ impl<T> Channel<T> {
     }
 
     /// Sends, blocking while the channel is full, until `deadline` if any.
+    #[inline]
     pub fn send(&self, msg: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+        let msg = match self.send_fast(msg) {
+            Ok(()) => return Ok(()),
+            Err(msg) => msg,
+        };
+        self.send_slow(msg, deadline)
+    }
+
+    /// `send`, every case: back off, then block.
+    #[inline(never)]
+    fn send_slow(&self, msg: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
         let mut token = ArrayToken::default();
         loop {
             let mut backoff = Backoff::new();
@@ -425,6 +512,14 @@ impl<T> Channel<T> {
     /// Receives without blocking.
     #[inline]
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        match self.recv_fast() {
+            Some(msg) => Ok(msg),
+            None => self.try_recv_slow(),
+        }
+    }
+
+    #[inline(never)]
+    fn try_recv_slow(&self) -> Result<T, TryRecvError> {
         let mut token = ArrayToken::default();
         if self.reserve_recv(&mut token) {
             // SAFETY: the token was just reserved on this channel.
@@ -435,7 +530,17 @@ impl<T> Channel<T> {
     }
 
     /// Receives, blocking while the channel is empty, until `deadline` if any.
+    #[inline]
     pub fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        match self.recv_fast() {
+            Some(msg) => Ok(msg),
+            None => self.recv_slow(deadline),
+        }
+    }
+
+    /// `recv`, every case: back off, then block.
+    #[inline(never)]
+    fn recv_slow(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         let mut token = ArrayToken::default();
         loop {
             let mut backoff = Backoff::new();
