@@ -28,7 +28,7 @@
 use crate::context::{Context, Operation, Selected};
 use crate::err::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::select::{SelectHandle, Token};
-use crate::sync::{fence, AtomicU64, Backoff, Ordering, UnsafeCell};
+use crate::sync::{fence, AtomicU64, AtomicUsize, Backoff, Ordering, UnsafeCell};
 use crate::waiters::SyncWaiters;
 use crossbeam_utils::CachePadded;
 use std::mem::{self, MaybeUninit};
@@ -65,6 +65,59 @@ impl Default for ArrayToken {
 struct Slot<T> {
     stamp: AtomicU64,
     msg: UnsafeCell<MaybeUninit<T>>,
+}
+
+/// A blocked `send` or `recv` (not a select) lets the thread that selects
+/// it complete the operation on its behalf: the waiter registers a
+/// `Packet` on its stack, and the partner that wins the selection claims a
+/// slot for it and moves the message (from the packet into the buffer for
+/// a sender, from the buffer into the packet for a receiver). The partner
+/// never blocks in doing so; if it cannot (the slot it was woken for was
+/// taken meanwhile, or the channel is disconnected), it tells the waiter
+/// to retry. This way a freed slot or a new message does not wait for the
+/// woken thread to be scheduled: with more threads than cores, senders and
+/// receivers keep going while the woken threads sleep.
+///
+/// The waiter waits for `state` to leave `PACKET_PENDING` whenever it was
+/// selected, and only then reuses or drops the packet.
+struct Packet<T> {
+    state: AtomicUsize,
+    msg: UnsafeCell<MaybeUninit<T>>,
+}
+
+/// How many times a blocking `send`/`recv` retries (after a short spin)
+/// before it registers and waits. Registering early pays: a registered
+/// waiter has its operation completed by the partner (see `Packet`), and
+/// `Context::wait_until` still spins and yields before it parks.
+const RETRIES_BEFORE_BLOCKING: u32 = 1;
+
+/// The partner has not finished with the packet.
+const PACKET_PENDING: usize = 0;
+/// The operation was completed for the waiter.
+const PACKET_DONE: usize = 1;
+/// The operation was not completed; the waiter retries (a sender's message
+/// is still in the packet).
+const PACKET_RETRY: usize = 2;
+
+impl<T> Packet<T> {
+    fn new(msg: MaybeUninit<T>) -> Self {
+        Packet {
+            state: AtomicUsize::new(PACKET_PENDING),
+            msg: UnsafeCell::new(msg),
+        }
+    }
+
+    /// Waits until the partner has published the outcome.
+    fn wait(&self) -> usize {
+        let mut backoff = Backoff::new();
+        loop {
+            let state = self.state.load(Ordering::Acquire);
+            if state != PACKET_PENDING {
+                return state;
+            }
+            backoff.snooze();
+        }
+    }
 }
 
 /// A bounded channel.
@@ -204,7 +257,7 @@ impl<T> Channel<T> {
             unsafe { cell.write(MaybeUninit::new(msg)) }
         });
         slot.stamp.store(token.stamp, Ordering::Release);
-        self.receivers.notify();
+        self.wake_receiver();
         Ok(())
     }
 
@@ -260,7 +313,7 @@ impl<T> Channel<T> {
                     Ok(_) => {
                         slot.stamp
                             .store(head.wrapping_add(self.one_lap), Ordering::Release);
-                        self.senders.notify();
+                        self.wake_sender();
                         head = new_head;
                     }
                     Err(current) => head = current,
@@ -288,7 +341,7 @@ impl<T> Channel<T> {
         // SAFETY: claimed slot whose stamp said it holds a message.
         let msg = slot.msg.with(|cell| unsafe { cell.read().assume_init() });
         slot.stamp.store(token.stamp, Ordering::Release);
-        self.senders.notify();
+        self.wake_sender();
         Ok(msg)
     }
 
@@ -338,7 +391,7 @@ impl<T> Channel<T> {
         if rolled_back {
             // The slot's stamp still says "empty at `position`"; a sender
             // that found the channel full because of us may now proceed.
-            self.senders.notify();
+            self.wake_sender();
         } else {
             slot.stamp
                 .store(token.stamp | SKIPPED_SEND, Ordering::Release);
@@ -404,7 +457,7 @@ impl<T> Channel<T> {
                 unsafe { cell.write(MaybeUninit::new(msg)) }
             });
             slot.stamp.store(tail + 1, Ordering::Release);
-            self.receivers.notify();
+            self.wake_receiver();
             return Ok(());
         }
         Err(msg)
@@ -433,10 +486,61 @@ impl<T> Channel<T> {
             let msg = slot.msg.with(|cell| unsafe { cell.read().assume_init() });
             slot.stamp
                 .store(head.wrapping_add(self.one_lap), Ordering::Release);
-            self.senders.notify();
+            self.wake_sender();
             return Some(msg);
         }
         None
+    }
+
+    /// Wakes a blocked receiver, if any; if it is a blocked `recv`, first
+    /// receives a message for it.
+    #[inline]
+    fn wake_receiver(&self) {
+        self.receivers.notify_with(|packet| {
+            // SAFETY: on `receivers`, only `recv_slow` registers packets,
+            // each a live `Packet<T>` that its owner keeps in place until
+            // we publish an outcome (it was selected by us, so it waits).
+            let packet = unsafe { &*(packet as *const Packet<T>) };
+            let mut token = ArrayToken::default();
+            let mut state = PACKET_RETRY;
+            if self.reserve_recv(&mut token) {
+                // SAFETY: the token was just reserved on this channel.
+                if let Ok(msg) = unsafe { self.read_reserved(&mut token) } {
+                    // SAFETY: the packet's message is ours to write until
+                    // the state store (the waiter does not read it before).
+                    packet
+                        .msg
+                        .with_mut(|cell| unsafe { cell.write(MaybeUninit::new(msg)) });
+                    state = PACKET_DONE;
+                }
+            }
+            packet.state.store(state, Ordering::Release);
+        });
+    }
+
+    /// Wakes a blocked sender, if any; if it is a blocked `send`, first
+    /// sends its message for it.
+    #[inline]
+    fn wake_sender(&self) {
+        self.senders.notify_with(|packet| {
+            // SAFETY: on `senders`, only `send_slow` registers packets, each
+            // a live `Packet<T>` holding the sender's message, kept in place
+            // until we publish an outcome (as in `wake_receiver`).
+            let packet = unsafe { &*(packet as *const Packet<T>) };
+            let mut token = ArrayToken::default();
+            let mut state = PACKET_RETRY;
+            if self.reserve_send(&mut token) && !token.slot.is_null() {
+                // SAFETY: the packet holds the sender's message, which is
+                // ours to move until the state store; with `PACKET_DONE`
+                // the sender never touches it again.
+                let msg = packet.msg.with(|cell| unsafe { cell.read().assume_init() });
+                // SAFETY: the token was just reserved on this channel, with
+                // a slot, so the write cannot fail.
+                let _ = unsafe { self.write_reserved(&mut token, msg) };
+                state = PACKET_DONE;
+            }
+            packet.state.store(state, Ordering::Release);
+        });
     }
 
     /// Sends without blocking.
@@ -474,38 +578,56 @@ impl<T> Channel<T> {
     #[inline(never)]
     fn send_slow(&self, msg: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
         let mut token = ArrayToken::default();
+        let mut msg = msg;
         loop {
             let mut backoff = Backoff::new();
+            let mut attempt = 0;
             loop {
                 if self.reserve_send(&mut token) {
                     // SAFETY: the token was just reserved on this channel.
                     return unsafe { self.write_reserved(&mut token, msg) }
                         .map_err(SendTimeoutError::Disconnected);
                 }
-                if backoff.is_completed() {
+                if backoff.is_completed() || attempt == RETRIES_BEFORE_BLOCKING {
                     break;
                 }
-                backoff.snooze();
+                attempt += 1;
+                backoff.spin();
             }
             if let Some(deadline) = deadline {
                 if Instant::now() >= deadline {
                     return Err(SendTimeoutError::Timeout(msg));
                 }
             }
-            Context::with(|cx| {
+            // The message waits in a packet, where a receiver that frees
+            // a slot may send it for us (see `Packet`).
+            let packet = Packet::new(MaybeUninit::new(msg));
+            let selected = Context::with(|cx| {
                 let oper = Operation::hook(&mut token);
-                self.senders.register(oper, cx);
+                let address = &packet as *const Packet<T> as *mut ();
+                self.senders.register_with_packet(oper, address, cx);
                 if !self.is_full() || self.is_disconnected() {
                     let _ = cx.try_select(Selected::Aborted);
                 }
-                match cx.wait_until(deadline) {
+                let selected = cx.wait_until(deadline);
+                match selected {
                     Selected::Waiting => unreachable!("wait_until returned while waiting"),
                     Selected::Aborted | Selected::Disconnected => {
                         self.senders.unregister(oper);
                     }
                     Selected::Operation(_) => {}
                 }
+                selected
             });
+            if let Selected::Operation(_) = selected {
+                if packet.wait() == PACKET_DONE {
+                    return Ok(());
+                }
+            }
+            // Not sent: nobody else touches the packet any more.
+            // SAFETY: the packet still holds our message (a partner moves
+            // it out only with `PACKET_DONE`).
+            msg = packet.msg.with(|cell| unsafe { cell.read().assume_init() });
         }
     }
 
@@ -544,36 +666,51 @@ impl<T> Channel<T> {
         let mut token = ArrayToken::default();
         loop {
             let mut backoff = Backoff::new();
+            let mut attempt = 0;
             loop {
                 if self.reserve_recv(&mut token) {
                     // SAFETY: the token was just reserved on this channel.
                     return unsafe { self.read_reserved(&mut token) }
                         .map_err(|()| RecvTimeoutError::Disconnected);
                 }
-                if backoff.is_completed() {
+                if backoff.is_completed() || attempt == RETRIES_BEFORE_BLOCKING {
                     break;
                 }
-                backoff.snooze();
+                attempt += 1;
+                backoff.spin();
             }
             if let Some(deadline) = deadline {
                 if Instant::now() >= deadline {
                     return Err(RecvTimeoutError::Timeout);
                 }
             }
-            Context::with(|cx| {
+            // A sender that selects us may receive a message for us into
+            // the packet (see `Packet`).
+            let packet = Packet::new(MaybeUninit::uninit());
+            let selected = Context::with(|cx| {
                 let oper = Operation::hook(&mut token);
-                self.receivers.register(oper, cx);
+                let address = &packet as *const Packet<T> as *mut ();
+                self.receivers.register_with_packet(oper, address, cx);
                 if !self.is_empty() || self.is_disconnected() {
                     let _ = cx.try_select(Selected::Aborted);
                 }
-                match cx.wait_until(deadline) {
+                let selected = cx.wait_until(deadline);
+                match selected {
                     Selected::Waiting => unreachable!("wait_until returned while waiting"),
                     Selected::Aborted | Selected::Disconnected => {
                         self.receivers.unregister(oper);
                     }
                     Selected::Operation(_) => {}
                 }
+                selected
             });
+            if let Selected::Operation(_) = selected {
+                if packet.wait() == PACKET_DONE {
+                    // SAFETY: `PACKET_DONE` (seen with acquire) means the
+                    // partner wrote a message into the packet.
+                    return Ok(packet.msg.with(|cell| unsafe { cell.read().assume_init() }));
+                }
+            }
         }
     }
 

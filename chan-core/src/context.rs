@@ -228,20 +228,24 @@ impl Context {
         self.inner.owner_id
     }
 
-    /// Rounds of spinning (round `k` spins `2^k` times) before parking.
+    /// Rounds of spinning (round `k` spins `2^k` times) before yielding.
     const SPIN_ROUNDS: u32 = if cfg!(loom) { 1 } else { 4 };
+    /// Times the thread yields (re-checking in between) before it parks.
+    const YIELD_ROUNDS: u32 = if cfg!(loom) { 0 } else { 64 };
 
     /// Blocks the current thread until the state leaves `Waiting` or the
     /// deadline passes; on timeout the wait is aborted (unless a partner won
     /// the race, whose selection is then returned).
     ///
     /// Spins very briefly first (15 spin hints): a partner that is already
-    /// running often completes within a few hundred nanoseconds, and a
-    /// park/unpark pair costs several microseconds.
+    /// running often completes within a few hundred nanoseconds. Then it
+    /// yields up to `YIELD_ROUNDS` times: with more runnable threads than
+    /// cores, the partner gets the core, and a registered waiter's partner
+    /// selects it (and may complete its operation) without the cost of a
+    /// park/unpark pair, several microseconds on each side. A yield with
+    /// nothing else to run returns at once, so the whole phase is tens of
+    /// microseconds at most; then the thread parks and uses no CPU.
     pub fn wait_until(&self, deadline: Option<Instant>) -> Selected {
-        // The caller has already spun and yielded before registering; a
-        // partner that has seen the registration is usually done within a
-        // few spins, else parking is cheaper than burning the core.
         for step in 0..Self::SPIN_ROUNDS {
             let selected = self.selected();
             if selected != Selected::Waiting {
@@ -250,6 +254,18 @@ impl Context {
             for _ in 0..1u32 << step {
                 crate::sync::spin_loop();
             }
+        }
+        for _ in 0..Self::YIELD_ROUNDS {
+            let selected = self.selected();
+            if selected != Selected::Waiting {
+                return selected;
+            }
+            if let Some(deadline) = deadline {
+                if Instant::now() >= deadline {
+                    break;
+                }
+            }
+            crate::sync::yield_now();
         }
         loop {
             let selected = self.selected();

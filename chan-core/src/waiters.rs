@@ -178,6 +178,18 @@ impl SyncWaiters {
         store_load_fence();
     }
 
+    /// Registers a blocked operation with a packet: whoever selects it is
+    /// handed the packet by [`SyncWaiters::notify_with`] and must complete
+    /// the flavor's protocol on it before the waiter may go on.
+    #[inline]
+    pub fn register_with_packet(&self, oper: Operation, packet: *mut (), cx: &Context) {
+        let mut queue = self.queue.lock();
+        queue.register_with_packet(oper, packet, cx);
+        self.is_empty.store(false, Ordering::SeqCst);
+        drop(queue);
+        store_load_fence();
+    }
+
     /// Removes a blocked operation.
     #[inline]
     pub fn unregister(&self, oper: Operation) -> Option<Entry> {
@@ -202,19 +214,47 @@ impl SyncWaiters {
 
     #[cold]
     fn notify_slow(&self) {
-        let selected = {
-            let mut queue = self.queue.lock();
-            if self.is_empty.load(Ordering::SeqCst) {
-                return;
-            }
-            let selected = queue.try_select();
-            queue.notify_observers();
-            self.is_empty.store(queue.is_empty(), Ordering::SeqCst);
-            selected
-        };
-        if let Some(entry) = selected {
+        if let Some(entry) = self.select_one() {
             entry.cx.unpark();
         }
+    }
+
+    /// Like [`SyncWaiters::notify`], but if the selected operation was
+    /// registered with a packet, `complete` gets the packet first: after
+    /// the lock is released (so it may notify other queues) and before the
+    /// waiter's thread is unparked. The waiter is committed to this
+    /// selection, so `complete` must always finish the flavor's protocol
+    /// on the packet (complete the operation, or tell the waiter to retry).
+    #[inline]
+    pub fn notify_with<F: FnOnce(*mut ())>(&self, complete: F) {
+        store_load_fence();
+        if !self.is_empty.load(Ordering::SeqCst) {
+            self.notify_with_slow(complete);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn notify_with_slow<F: FnOnce(*mut ())>(&self, complete: F) {
+        if let Some(entry) = self.select_one() {
+            if !entry.packet.is_null() {
+                complete(entry.packet);
+            }
+            entry.cx.unpark();
+        }
+    }
+
+    /// Under the lock: selects one blocked operation and tells every
+    /// observer; the caller wakes the selected one.
+    fn select_one(&self) -> Option<Entry> {
+        let mut queue = self.queue.lock();
+        if self.is_empty.load(Ordering::SeqCst) {
+            return None;
+        }
+        let selected = queue.try_select();
+        queue.notify_observers();
+        self.is_empty.store(queue.is_empty(), Ordering::SeqCst);
+        selected
     }
 
     /// Registers an observer.
