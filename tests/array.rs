@@ -28,7 +28,8 @@ fn wraps_around_many_laps() {
     let (s, r) = bounded(3);
     let mut next_in = 0;
     let mut next_out = 0;
-    for round in 0..1000 {
+    const ROUNDS: usize = if cfg!(miri) { 150 } else { 1000 };
+    for round in 0..ROUNDS {
         let k = 1 + round % 3;
         for _ in 0..k {
             s.try_send(next_in).unwrap();
@@ -87,15 +88,16 @@ fn capacity_one() {
 
 #[test]
 fn large_capacity_fills_exactly() {
-    let (s, r) = bounded(1000);
-    for i in 0..1000 {
+    const CAP: usize = if cfg!(miri) { 200 } else { 1000 };
+    let (s, r) = bounded(CAP);
+    for i in 0..CAP {
         s.try_send(i).unwrap();
     }
-    assert_eq!(s.try_send(1000), Err(TrySendError::Full(1000)));
-    assert_eq!(r.len(), 1000);
+    assert_eq!(s.try_send(CAP), Err(TrySendError::Full(CAP)));
+    assert_eq!(r.len(), CAP);
     assert_eq!(
         r.try_iter().collect::<Vec<_>>(),
-        (0..1000).collect::<Vec<_>>()
+        (0..CAP).collect::<Vec<_>>()
     );
 }
 
@@ -316,12 +318,13 @@ fn blocked_sender_woken_by_disconnect() {
 
 #[test]
 fn fifo_per_sender_across_threads() {
+    const PER_PRODUCER: u64 = if cfg!(miri) { 40 } else { 2000 };
     let (s, r) = bounded(4);
     let producers: Vec<_> = (0..4u64)
         .map(|p| {
             let s = s.clone();
             thread::spawn(move || {
-                for i in 0..2000u64 {
+                for i in 0..PER_PRODUCER {
                     s.send((p, i)).unwrap();
                 }
             })
@@ -333,7 +336,7 @@ fn fifo_per_sender_across_threads() {
         assert_eq!(next[p as usize], i, "producer {p} out of order");
         next[p as usize] += 1;
     }
-    assert_eq!(next, [2000; 4]);
+    assert_eq!(next, [PER_PRODUCER; 4]);
     for t in producers {
         t.join().unwrap();
     }

@@ -5,7 +5,7 @@ use chan::{bounded, unbounded, Receiver, Sender};
 use std::thread;
 
 /// Total number of messages per test.
-const TOTAL: usize = if cfg!(miri) { 2_000 } else { 1_000_000 };
+const TOTAL: usize = if cfg!(miri) { 400 } else { 1_000_000 };
 const PRODUCERS: usize = 4;
 const CONSUMERS: usize = 4;
 

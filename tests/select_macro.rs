@@ -202,7 +202,7 @@ fn disconnection_wakes_blocked_select() {
 
 #[test]
 fn unbiased_select_is_fair() {
-    const N: usize = 10_000;
+    const N: usize = if cfg!(miri) { 400 } else { 10_000 };
     let (s1, r1) = unbounded();
     let (s2, r2) = unbounded();
     for _ in 0..N {
@@ -223,7 +223,7 @@ fn unbiased_select_is_fair() {
 
 #[test]
 fn unbiased_select_is_fair_with_default() {
-    const N: usize = 10_000;
+    const N: usize = if cfg!(miri) { 400 } else { 10_000 };
     let (s1, r1) = bounded(N);
     let (s2, r2) = bounded(N);
     for _ in 0..N {
@@ -245,7 +245,7 @@ fn unbiased_select_is_fair_with_default() {
 
 #[test]
 fn unbiased_send_arms_are_fair() {
-    const N: usize = 10_000;
+    const N: usize = if cfg!(miri) { 400 } else { 10_000 };
     let (s1, r1) = unbounded::<()>();
     let (s2, r2) = unbounded::<()>();
     for _ in 0..N {
@@ -264,11 +264,12 @@ fn biased_select_picks_first_ready_arm() {
     let (s1, r1) = unbounded();
     let (s2, r2) = unbounded();
     let (s3, _r3) = bounded::<i32>(0);
-    for i in 0..1000 {
+    const N: i32 = if cfg!(miri) { 100 } else { 1000 };
+    for i in 0..N {
         s1.send(i).unwrap();
         s2.send(i).unwrap();
     }
-    for i in 0..1000 {
+    for i in 0..N {
         select_biased! {
             send(s3, 0) -> _ => panic!("not ready"),
             recv(r2) -> m => assert_eq!(m, Ok(i)),

@@ -228,13 +228,14 @@ fn blocked_sender_woken_by_disconnect() {
 
 #[test]
 fn fifo_per_sender() {
+    const N: i32 = if cfg!(miri) { 50 } else { 1000 };
     let (s, r) = bounded(0);
     let t = thread::spawn(move || {
-        for i in 0..1000 {
+        for i in 0..N {
             s.send(i).unwrap();
         }
     });
-    assert_eq!(r.iter().collect::<Vec<_>>(), (0..1000).collect::<Vec<_>>());
+    assert_eq!(r.iter().collect::<Vec<_>>(), (0..N).collect::<Vec<_>>());
     t.join().unwrap();
 }
 
@@ -247,12 +248,13 @@ fn ping_pong() {
             s2.send(v + 1).unwrap();
         }
     });
+    const ROUNDS: i32 = if cfg!(miri) { 50 } else { 1000 };
     let mut v = 0;
-    for _ in 0..1000 {
+    for _ in 0..ROUNDS {
         s1.send(v).unwrap();
         v = r2.recv().unwrap();
     }
-    assert_eq!(v, 1000);
+    assert_eq!(v, ROUNDS);
     drop(s1);
     t.join().unwrap();
 }
