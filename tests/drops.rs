@@ -84,7 +84,7 @@ fn unbounded_drops_queued_messages_when_last_receiver_goes() {
 
 #[test]
 fn list_partially_consumed_across_blocks() {
-    // Under miri, still four blocks of 31 slots.
+    // Under miri, still more than one list block.
     const N: usize = if cfg!(miri) { 100 } else { 1000 };
     for consumed in [0, 1, 30, 31, 32, 62, 63, N / 2, N - 1, N] {
         let t = DropTracker::new();
@@ -227,7 +227,7 @@ fn concurrent_teardown_with_messages_in_flight() {
 
 #[test]
 fn messages_dropped_through_iterators() {
-    // Under miri, still past the largest capacity (100) and three list blocks.
+    // Under miri, still past the largest capacity (100) and a list block.
     const N: usize = if cfg!(miri) { 120 } else { 300 };
     for (name, s, r) in flavors() {
         let t = DropTracker::new();

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 #[test]
 fn fifo_across_many_blocks() {
-    // Under miri, still several blocks of 31 slots.
+    // Under miri, still several list blocks.
     const N: i32 = if cfg!(miri) { 200 } else { 10_000 };
     let (s, r) = unbounded();
     for i in 0..N {
