@@ -13,8 +13,10 @@ use std::time::Instant;
 
 fn model<F: Fn() + Sync + Send + 'static>(f: F) {
     let mut builder = loom::model::Builder::new();
+    // Bound 3 explores 45k executions of the two-channel model in about
+    // 3 s; the models are small enough for it.
     if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(2);
+        builder.preemption_bound = Some(3);
     }
     // Loom runs the closure once per interleaving; scripts/loom.sh reads
     // the count from this line (loom's own "Completed in N iterations" goes
