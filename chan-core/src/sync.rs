@@ -62,23 +62,33 @@ pub fn spin_loop() {
 /// A mutual-exclusion lock whose `lock` cannot fail.
 ///
 /// No code that runs under a chan lock calls user code, so a lock is never
-/// poisoned; the loom variant unwraps accordingly.
+/// poisoned. It is parking_lot's mutex in normal builds; std's under Miri
+/// (Miri rejects the variadic `futex` syscall parking_lot_core makes, see
+/// rust-lang/rust#161734); and loom's under loom, acquired by a yielding
+/// `try_lock` loop, because loom 0.7's `unpark` can wake a thread that is
+/// blocked on a held loom mutex, which then fails loom's own "expected to be
+/// able to acquire lock" assertion (tokio-rs/loom#249).
 #[derive(Default)]
 pub struct Mutex<T>(
-    #[cfg(not(loom))] parking_lot::Mutex<T>,
+    #[cfg(all(not(loom), not(miri)))] parking_lot::Mutex<T>,
+    #[cfg(all(not(loom), miri))] std::sync::Mutex<T>,
     #[cfg(loom)] loom::sync::Mutex<T>,
 );
 
-#[cfg(not(loom))]
+#[cfg(all(not(loom), not(miri)))]
 pub type MutexGuard<'a, T> = parking_lot::MutexGuard<'a, T>;
+#[cfg(all(not(loom), miri))]
+pub type MutexGuard<'a, T> = std::sync::MutexGuard<'a, T>;
 #[cfg(loom)]
 pub type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
 
 impl<T> Mutex<T> {
     /// Creates a new unlocked mutex.
     pub fn new(value: T) -> Self {
-        #[cfg(not(loom))]
+        #[cfg(all(not(loom), not(miri)))]
         return Mutex(parking_lot::Mutex::new(value));
+        #[cfg(all(not(loom), miri))]
+        return Mutex(std::sync::Mutex::new(value));
         #[cfg(loom)]
         return Mutex(loom::sync::Mutex::new(value));
     }
@@ -86,13 +96,21 @@ impl<T> Mutex<T> {
     /// Acquires the lock, blocking the thread until it is free.
     #[inline]
     pub fn lock(&self) -> MutexGuard<'_, T> {
-        #[cfg(not(loom))]
+        #[cfg(all(not(loom), not(miri)))]
         return self.0.lock();
-        #[cfg(loom)]
+        #[cfg(all(not(loom), miri))]
         return self
             .0
             .lock()
-            .expect("chan never panics while holding a lock");
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        #[cfg(loom)]
+        loop {
+            match self.0.try_lock() {
+                Ok(guard) => return guard,
+                Err(std::sync::TryLockError::WouldBlock) => loom::thread::yield_now(),
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => return poisoned.into_inner(),
+            }
+        }
     }
 }
 
