@@ -408,8 +408,17 @@ impl fmt::Debug for Select<'_> {
 
 /// A fast per-thread random number, for the fair starting index.
 fn random_below(n: usize) -> usize {
+    // Under loom the state lives in a loom thread-local, which starts afresh
+    // in every explored execution; a std thread-local would carry over from
+    // one execution to the next and loom would reject the model as not
+    // deterministic.
+    #[cfg(not(loom))]
     std::thread_local! {
         static STATE: Cell<u32> = const { Cell::new(0x9e37_79b9) };
+    }
+    #[cfg(loom)]
+    loom::thread_local! {
+        static STATE: Cell<u32> = Cell::new(0x9e37_79b9);
     }
     STATE.with(|state| {
         // xorshift32
