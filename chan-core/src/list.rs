@@ -36,22 +36,25 @@
 //! block moves `head` to the next block.
 //!
 //! Freeing: a block is released once every one of its slots has been read.
-//! The reader of the last slot starts the release: it walks the other slots
-//! and sets `DESTROY` on the first one whose reader has not set `READ` yet,
-//! handing the job over to that reader, which continues the walk after its
-//! own slot when it finishes. Whoever completes the walk owns the block
-//! exclusively (every sender and receiver of that block is done with it).
-//! A released block is reset and kept as the channel's one spare block
+//! Each block counts its finished reads (`reads`): a receiver adds one
+//! (acquire-release) after it has moved its message out, and the receiver
+//! whose add completes the count owns the block exclusively: the release
+//! sequence of the counter makes every other reader's accesses, and through
+//! the `WRITE` bits they acquired every sender's, happen before. Only
+//! receivers touch the counter, and each does one add per message, which
+//! replaces a per-slot "read" mark and a walk over the slots at the block's
+//! end. A released block is reset and kept as the channel's one spare block
 //! (`spare`), which the next sender that needs a block takes before
 //! allocating; if a spare is already kept, the block is freed. Steady
 //! traffic therefore does not allocate, and after a burst the memory of
 //! all but one block returns to the allocator as soon as it is read.
 //!
 //! Invariants: a slot's message is accessed by the sender that claimed the
-//! slot (until `WRITE`) and then by the receiver that claimed it (until
-//! `READ`, or until the release walk for the last slot); never by two
-//! threads at once. Positions only grow. A block is reset and reused, or
-//! freed, only by the one thread that completed its release walk, and no
+//! slot (until `WRITE`) and then by the receiver that claimed it (until its
+//! add to `reads`); never by two threads at once. A slot's state is written
+//! only by its sender (and by the reset of a released block), so `WRITE` is
+//! a plain release store. Positions only grow. A block is reset and reused,
+//! or freed, only by the one thread that completed its `reads`, and no
 //! thread dereferences a block pointer it loaded unless its claim on the
 //! corresponding position succeeded (which proves the block is still live).
 //! Every message between `head` and `tail` is owned by the channel and
@@ -74,10 +77,6 @@ use std::time::Instant;
 
 /// The slot holds a message (set by its sender).
 const WRITE: usize = 1;
-/// The slot's message was taken (set by its receiver).
-const READ: usize = 2;
-/// The release walk stopped at this slot and its reader must continue it.
-const DESTROY: usize = 4;
 
 /// Positions per block: `BLOCK_CAP` slots plus the "next block" position.
 ///
@@ -150,6 +149,9 @@ impl<T> Slot<T> {
 /// A block of slots, linked to the next block once that one exists.
 struct Block<T> {
     next: AtomicPtr<Block<T>>,
+    /// Slots whose receiver has finished with them; the block is released
+    /// when it reaches `BLOCK_CAP`.
+    reads: AtomicUsize,
     slots: [Slot<T>; BLOCK_CAP],
 }
 
@@ -165,8 +167,8 @@ impl<T> Block<T> {
         if block.is_null() {
             handle_alloc_error(layout);
         }
-        // All-zero bytes are a valid empty block: a null `next`, zero slot
-        // states, and `UnsafeCell<MaybeUninit<T>>` contents that may hold
+        // All-zero bytes are a valid empty block: a null `next`, a zero
+        // read count, zero slot states, and `UnsafeCell<MaybeUninit<T>>` contents that may hold
         // any bytes.
         block
     }
@@ -176,6 +178,7 @@ impl<T> Block<T> {
     fn alloc() -> *mut Block<T> {
         Box::into_raw(Box::new(Block {
             next: AtomicPtr::new(ptr::null_mut()),
+            reads: AtomicUsize::new(0),
             slots: core::array::from_fn(|_| Slot {
                 msg: UnsafeCell::new(MaybeUninit::uninit()),
                 state: AtomicUsize::new(0),
@@ -198,6 +201,7 @@ impl<T> Block<T> {
     /// Makes a fully released block empty again, for reuse.
     fn reset(&self) {
         self.next.store(ptr::null_mut(), Ordering::Relaxed);
+        self.reads.store(0, Ordering::Relaxed);
         for slot in &self.slots {
             slot.state.store(0, Ordering::Relaxed);
         }
@@ -344,6 +348,7 @@ impl<T> Channel<T> {
     /// # Safety
     /// The caller owns `block` exclusively: no message is left in it and no
     /// other thread will access it through a pointer loaded earlier.
+    #[inline(never)]
     unsafe fn recycle(&self, block: *mut Block<T>) {
         if self.spare.load(Ordering::Relaxed).is_null() {
             // SAFETY: the caller owns the block.
@@ -358,34 +363,6 @@ impl<T> Channel<T> {
         }
         // SAFETY: the caller owns the block.
         unsafe { self.free_block(block) }
-    }
-
-    /// Continues the release walk of `block` at slot `start`; the thread
-    /// that completes it recycles the block.
-    ///
-    /// # Safety
-    /// Called once by the reader of the block's last slot with `start == 0`
-    /// after reading it, and by the reader of slot `start - 1` when it found
-    /// `DESTROY` set on its slot after reading it.
-    #[inline(never)]
-    unsafe fn release_block(&self, block: *mut Block<T>, start: usize) {
-        // The last slot's reader started the walk; it needs no bit.
-        for i in start..BLOCK_CAP - 1 {
-            // SAFETY: the block is live: slot `i` and the walk are not done.
-            let slot = unsafe { &(*block).slots[i] };
-            // The walk visits each slot once, so `DESTROY` is added at most
-            // once per slot (an add, as for `READ` in `read_reserved`).
-            if slot.state.load(Ordering::Acquire) & READ == 0
-                && slot.state.fetch_add(DESTROY, Ordering::AcqRel) & READ == 0
-            {
-                // The reader of slot `i` is still busy; it will continue.
-                return;
-            }
-        }
-        // SAFETY: every slot has been read and every reader has finished
-        // with the block (each one's last access happens before we saw its
-        // `READ`); its senders finished before their `WRITE` was seen.
-        unsafe { self.recycle(block) }
     }
 
     /// Claims a slot at the tail and writes `msg` into it; gives `msg` back
@@ -405,7 +382,8 @@ impl<T> Channel<T> {
             // `MaybeUninit<T>` has the layout of `T`.
             let cell = slot.msg.with_mut(|cell| cell).cast::<T>();
             cell.write(msg);
-            slot.state.fetch_or(WRITE, Ordering::Release);
+            // Only the sender writes a slot's state (see the header).
+            slot.state.store(WRITE, Ordering::Release);
         }
         self.receivers.notify();
         Ok(())
@@ -689,15 +667,13 @@ impl<T> Channel<T> {
         // `MaybeUninit<T>` has the layout of `T`.
         let msg = unsafe { slot.msg.with(|cell| cell).cast::<T>().read() };
 
-        if offset + 1 == BLOCK_CAP {
-            // SAFETY: we read the last slot: start the release walk.
-            unsafe { self.release_block(block, 0) };
-        } else if slot.state.fetch_add(READ, Ordering::AcqRel) & DESTROY != 0 {
-            // (`fetch_add` rather than `fetch_or`: only this reader sets
-            // `READ`, so adding it is the same, and an add whose result is
-            // used is one instruction where an or is a CAS loop.)
-            // SAFETY: the walk stopped at our slot: continue it.
-            unsafe { self.release_block(block, offset + 1) };
+        // SAFETY: as above; this add is our last access to the block.
+        if unsafe { (*block).reads.fetch_add(1, Ordering::AcqRel) } == BLOCK_CAP - 1 {
+            // SAFETY: every slot has been read and every reader has finished
+            // with the block (each one's accesses happen before its add,
+            // which our add acquired); each sender finished before the
+            // `WRITE` its reader acquired.
+            unsafe { self.recycle(block) };
         }
         Ok(msg)
     }
@@ -1663,7 +1639,7 @@ mod tests {
 }
 
 /// Loom models of the paths that only the list flavor has: the hand-over
-/// at a block's end, the release walk and spare recycling, and discarding
+/// at a block's end, the release of a read block and spare recycling, and discarding
 /// messages while a sender is mid-send.
 /// Run with `RUSTFLAGS="--cfg loom" cargo test -p chan-core --release --lib list`.
 #[cfg(all(test, loom))]
@@ -1700,10 +1676,10 @@ mod loom_tests {
                 chan.try_send(i).unwrap();
             }
             // Read slots 0..29 here; slots 29 and 30 race in two threads,
-            // so either may complete the release walk and keep the block
+            // so either may complete the read count and keep the block
             // as the spare, while the sender below claims the second
             // block's last slot and so obtains a third block: the spare if
-            // the walk is complete, else a new one.
+            // the count is complete, else a new one.
             for i in 0..BLOCK_CAP - 2 {
                 assert_eq!(chan.try_recv(), Ok(i));
             }
