@@ -769,3 +769,159 @@ impl Drop for SelectedOperation<'_> {
         }
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use chan_core::{after, bounded, never, unbounded};
+    use std::thread;
+
+    #[test]
+    fn visiting_order_visits_every_entry_once() {
+        for len in 0..7 {
+            for biased in [false, true] {
+                for _ in 0..20 {
+                    let mut seen: Vec<usize> = visiting_order(len, biased).collect();
+                    if biased {
+                        assert_eq!(seen, (0..len).collect::<Vec<_>>());
+                    }
+                    seen.sort_unstable();
+                    assert_eq!(seen, (0..len).collect::<Vec<_>>());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn unbiased_order_starts_at_every_entry() {
+        let mut starts = [0usize; 4];
+        for _ in 0..400 {
+            starts[visiting_order(4, false).next().unwrap()] += 1;
+        }
+        // 400 draws over 4 starts: each expected 100 times; 40 leaves room
+        // for an uneven generator but not for one that skips a start.
+        assert!(starts.iter().all(|&n| n >= 40), "{starts:?}");
+    }
+
+    #[test]
+    fn random_below_stays_in_range() {
+        for n in 1..50 {
+            for _ in 0..50 {
+                assert!(random_below(n) < n);
+            }
+        }
+    }
+
+    #[test]
+    fn earliest_deadline_takes_the_soonest_of_timers_and_timeout() {
+        let soon = after(Duration::from_millis(100));
+        let later = after(Duration::from_secs(100));
+        let idle = never::<u8>();
+        let mut sel = Select::new();
+        sel.recv(&later);
+        sel.recv(&idle);
+        assert_eq!(
+            earliest_deadline(&sel.entries, Timeout::Never),
+            later.deadline()
+        );
+        assert_eq!(
+            earliest_deadline(&sel.entries, Timeout::Now),
+            later.deadline()
+        );
+        sel.recv(&soon);
+        let timeout = Instant::now() + Duration::from_secs(10);
+        assert_eq!(
+            earliest_deadline(&sel.entries, Timeout::At(timeout)),
+            soon.deadline()
+        );
+        let mut without_timers = Select::new();
+        without_timers.recv(&idle);
+        assert_eq!(
+            earliest_deadline(&without_timers.entries, Timeout::At(timeout)),
+            Some(timeout)
+        );
+        assert_eq!(
+            earliest_deadline(&without_timers.entries, Timeout::Never),
+            None
+        );
+    }
+
+    /// A select blocked on three flavors at once is woken by a send on each
+    /// in turn and receives exactly what was sent.
+    #[test]
+    fn blocked_select_is_woken_by_each_flavor() {
+        let (array_s, array_r) = bounded::<u32>(1);
+        let (list_s, list_r) = unbounded::<u32>();
+        let (zero_s, zero_r) = bounded::<u32>(0);
+        let sender = thread::spawn(move || {
+            array_s.send(1).unwrap();
+            list_s.send(2).unwrap();
+            zero_s.send(3).unwrap();
+        });
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            let mut sel = Select::new();
+            let array_index = sel.recv(&array_r);
+            let list_index = sel.recv(&list_r);
+            let zero_index = sel.recv(&zero_r);
+            let oper = sel.select();
+            let index = oper.index();
+            got.push(if index == array_index {
+                oper.recv(&array_r).unwrap()
+            } else if index == list_index {
+                oper.recv(&list_r).unwrap()
+            } else {
+                assert_eq!(index, zero_index);
+                oper.recv(&zero_r).unwrap()
+            });
+        }
+        sender.join().unwrap();
+        got.sort_unstable();
+        assert_eq!(got, [1, 2, 3]);
+    }
+
+    /// A blocked send arm on a rendezvous channel completes when a receiver
+    /// arrives, and the receiver gets the message.
+    #[test]
+    fn blocked_send_arm_pairs_with_a_late_receiver() {
+        let (s, r) = bounded::<String>(0);
+        let receiver = thread::spawn(move || r.recv().unwrap());
+        let mut sel = Select::new();
+        sel.send(&s);
+        let oper = sel.select();
+        oper.send(&s, "hello".to_string()).unwrap();
+        assert_eq!(receiver.join().unwrap(), "hello");
+    }
+
+    /// A disconnect wakes a blocked select, whose operation then reports it.
+    #[test]
+    fn disconnect_wakes_a_blocked_select() {
+        let (s, r) = bounded::<u8>(0);
+        let dropper = thread::spawn(move || drop(s));
+        let mut sel = Select::new();
+        sel.recv(&r);
+        let oper = sel.select();
+        assert_eq!(oper.recv(&r), Err(RecvError));
+        dropper.join().unwrap();
+    }
+
+    /// `ready` reports a channel that became ready while it waited, and
+    /// `select_timeout` over an idle channel gives up without taking
+    /// anything.
+    #[test]
+    fn ready_wakes_and_timeout_gives_up() {
+        let (s, r) = unbounded::<u8>();
+        let sender = thread::spawn(move || s.send(9).unwrap());
+        let mut sel = Select::new();
+        let index = sel.recv(&r);
+        assert_eq!(sel.ready(), index);
+        assert_eq!(r.try_recv(), Ok(9));
+        sender.join().unwrap();
+
+        let (_idle_s, idle_r) = bounded::<u8>(1);
+        let mut sel = Select::new();
+        sel.recv(&idle_r);
+        assert!(sel.select_timeout(Duration::from_millis(5)).is_err());
+        assert!(sel.ready_timeout(Duration::from_millis(5)).is_err());
+    }
+}
