@@ -16,7 +16,7 @@
 //! claim a slot without looking at `tail`.
 //!
 //! Sending: a sender claims the slot at `tail` with a compare-and-swap of
-//! `tail`, writes the message, then sets the slot's `WRITE` bit. The very
+//! `tail`, writes the message, then sets the slot's `written` flag. The very
 //! first send installs the first block. The sender that is about to claim
 //! the last slot of a block obtains the next block *before* its
 //! compare-and-swap (taking the spare block, else allocating), so that the
@@ -30,9 +30,9 @@
 //!
 //! Receiving: a receiver claims the slot at `head` with a compare-and-swap
 //! of `head` (when `head` equals `tail` the channel is empty, or
-//! disconnected if `tail` is marked), waits for the slot's `WRITE` bit (the
-//! sender that claimed it is at most a few instructions away from setting
-//! it), and reads the message. The receiver that claims the last slot of a
+//! disconnected if `tail` is marked), waits for the slot's `written` flag
+//! (the sender that claimed it is at most a few instructions away from
+//! setting it), and reads the message. The receiver that claims the last slot of a
 //! block moves `head` to the next block.
 //!
 //! Freeing: a block is released once every one of its slots has been read.
@@ -40,7 +40,7 @@
 //! (acquire-release) after it has moved its message out, and the receiver
 //! whose add completes the count owns the block exclusively: the release
 //! sequence of the counter makes every other reader's accesses, and through
-//! the `WRITE` bits they acquired every sender's, happen before. Only
+//! the `written` flags they acquired every sender's, happen before. Only
 //! receivers touch the counter, and each does one add per message, which
 //! replaces a per-slot "read" mark and a walk over the slots at the block's
 //! end. A released block is reset and kept as the channel's one spare block
@@ -50,12 +50,12 @@
 //! all but one block returns to the allocator as soon as it is read.
 //!
 //! Invariants: a slot's message is accessed by the sender that claimed the
-//! slot (until `WRITE`) and then by the receiver that claimed it (until its
-//! add to `reads`); never by two threads at once. A slot's state is written
-//! only by its sender (and by the reset of a released block), so `WRITE` is
-//! a plain release store. Positions only grow. A block is reset and reused,
-//! or freed, only by the one thread that completed its `reads`, and no
-//! thread dereferences a block pointer it loaded unless its claim on the
+//! slot (until its `written` flag) and then by the receiver that claimed it
+//! (until its add to `reads`); never by two threads at once. A slot's flag is
+//! set only by its sender (and cleared by the reset of a released block), so
+//! setting it is a plain release store. Positions only grow. A block is
+//! reset and reused, or freed, only by the one thread that completed its
+//! `reads`, and no thread dereferences a block pointer it loaded unless its claim on the
 //! corresponding position succeeded (which proves the block is still live).
 //! Every message between `head` and `tail` is owned by the channel and
 //! dropped exactly once: by a receiver, by `disconnect_receivers` (which
@@ -67,16 +67,13 @@
 use crate::context::{Context, Operation, Selected};
 use crate::err::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::select::{SelectHandle, Token};
-use crate::sync::{AtomicPtr, AtomicU64, AtomicUsize, Backoff, Ordering, UnsafeCell};
+use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Backoff, Ordering, UnsafeCell};
 use crate::waiters::SyncWaiters;
 use crossbeam_utils::CachePadded;
 use std::marker::PhantomData;
 use std::mem::{self, MaybeUninit};
 use std::ptr;
 use std::time::Instant;
-
-/// The slot holds a message (set by its sender).
-const WRITE: usize = 1;
 
 /// Positions per block: `BLOCK_CAP` slots plus the "next block" position.
 ///
@@ -122,37 +119,24 @@ fn normalized(index: u64) -> u64 {
     }
 }
 
-/// One message slot.
-struct Slot<T> {
-    msg: UnsafeCell<MaybeUninit<T>>,
-    state: AtomicUsize,
-}
-
-impl<T> Slot<T> {
-    /// Waits until the sender that claimed this slot has written it.
-    #[inline]
-    fn wait_write(&self) {
-        if self.state.load(Ordering::Acquire) & WRITE == 0 {
-            self.wait_write_slow();
-        }
-    }
-
-    #[cold]
-    fn wait_write_slow(&self) {
-        let mut backoff = Backoff::new();
-        while self.state.load(Ordering::Acquire) & WRITE == 0 {
-            backoff.snooze();
-        }
-    }
-}
-
 /// A block of slots, linked to the next block once that one exists.
+///
+/// The slots are split in two arrays: the `written` flags packed together
+/// (one or two cache lines), then the messages. A word-sized message then
+/// costs 9 bytes instead of 16 (a flag next to each message would be padded
+/// to the message's alignment), which is less memory to fault in, fill and
+/// read back when a queue grows long. `reads` comes last, away from the
+/// flags, so the receivers' adds to it do not keep taking the flags' cache
+/// line away from the senders.
+#[repr(C)]
 struct Block<T> {
+    /// Slot `i` holds a message (set by its sender only).
+    written: [AtomicBool; BLOCK_CAP],
     next: AtomicPtr<Block<T>>,
+    msgs: [UnsafeCell<MaybeUninit<T>>; BLOCK_CAP],
     /// Slots whose receiver has finished with them; the block is released
     /// when it reaches `BLOCK_CAP`.
     reads: AtomicUsize,
-    slots: [Slot<T>; BLOCK_CAP],
 }
 
 impl<T> Block<T> {
@@ -167,9 +151,9 @@ impl<T> Block<T> {
         if block.is_null() {
             handle_alloc_error(layout);
         }
-        // All-zero bytes are a valid empty block: a null `next`, a zero
-        // read count, zero slot states, and `UnsafeCell<MaybeUninit<T>>` contents that may hold
-        // any bytes.
+        // All-zero bytes are a valid empty block: no slot written, a null
+        // `next`, a zero read count, and `UnsafeCell<MaybeUninit<T>>`
+        // contents that may hold any bytes.
         block
     }
 
@@ -177,12 +161,10 @@ impl<T> Block<T> {
     #[cfg(loom)]
     fn alloc() -> *mut Block<T> {
         Box::into_raw(Box::new(Block {
+            written: core::array::from_fn(|_| AtomicBool::new(false)),
             next: AtomicPtr::new(ptr::null_mut()),
+            msgs: core::array::from_fn(|_| UnsafeCell::new(MaybeUninit::uninit())),
             reads: AtomicUsize::new(0),
-            slots: core::array::from_fn(|_| Slot {
-                msg: UnsafeCell::new(MaybeUninit::uninit()),
-                state: AtomicUsize::new(0),
-            }),
         }))
     }
 
@@ -202,8 +184,24 @@ impl<T> Block<T> {
     fn reset(&self) {
         self.next.store(ptr::null_mut(), Ordering::Relaxed);
         self.reads.store(0, Ordering::Relaxed);
-        for slot in &self.slots {
-            slot.state.store(0, Ordering::Relaxed);
+        for written in &self.written {
+            written.store(false, Ordering::Relaxed);
+        }
+    }
+
+    /// Waits until the sender that claimed slot `offset` has written it.
+    #[inline]
+    fn wait_write(&self, offset: usize) {
+        if !self.written[offset].load(Ordering::Acquire) {
+            self.wait_write_slow(offset);
+        }
+    }
+
+    #[cold]
+    fn wait_write_slow(&self, offset: usize) {
+        let mut backoff = Backoff::new();
+        while !self.written[offset].load(Ordering::Acquire) {
+            backoff.snooze();
         }
     }
 
@@ -372,18 +370,18 @@ impl<T> Channel<T> {
     /// it), so that large messages do not need a large stack.
     #[inline]
     fn push(&self, msg: T) -> Result<(), T> {
-        let Some(slot) = self.claim_slot() else {
+        let Some((block, offset)) = self.claim_slot() else {
             return Err(msg);
         };
-        // SAFETY: `claim_slot` gives a slot that is ours until we set
-        // `WRITE`, in a block that stays live until the slot is read.
+        // SAFETY: `claim_slot` gives a slot that is ours until we set its
+        // `written` flag, in a block that stays live until the slot is read.
         unsafe {
-            let slot = &*slot;
+            let block = &*block;
             // `MaybeUninit<T>` has the layout of `T`.
-            let cell = slot.msg.with_mut(|cell| cell).cast::<T>();
+            let cell = block.msgs[offset].with_mut(|cell| cell).cast::<T>();
             cell.write(msg);
-            // Only the sender writes a slot's state (see the header).
-            slot.state.store(WRITE, Ordering::Release);
+            // Only the sender writes a slot's flag (see the header).
+            block.written[offset].store(true, Ordering::Release);
         }
         self.receivers.notify();
         Ok(())
@@ -397,7 +395,7 @@ impl<T> Channel<T> {
     /// else (first block, block ends, lost races, disconnection) is
     /// `claim_slot_slow`.
     #[inline]
-    fn claim_slot(&self) -> Option<*const Slot<T>> {
+    fn claim_slot(&self) -> Option<(*mut Block<T>, usize)> {
         let tail = self.tail.index.load(Ordering::Acquire);
         let block = self.tail.block.load(Ordering::Acquire);
         let offset = offset_of(tail);
@@ -417,16 +415,16 @@ impl<T> Channel<T> {
         {
             // As in `claim_slot_slow`: the claim succeeded with the index
             // loaded before `block`, so `block` is the block of our slot.
-            // SAFETY: `offset < BLOCK_CAP` and `block` is live (our slot in
-            // it is not even written yet).
-            return Some(unsafe { ptr::addr_of!((*block).slots[offset]) });
+            // `offset < BLOCK_CAP` and `block` is live (our slot in it is not
+            // even written yet).
+            return Some((block, offset));
         }
         self.claim_slot_slow()
     }
 
     /// `claim_slot`, every case.
     #[inline(never)]
-    fn claim_slot_slow(&self) -> Option<*const Slot<T>> {
+    fn claim_slot_slow(&self) -> Option<(*mut Block<T>, usize)> {
         let mut backoff = Backoff::new();
         let mut tail = self.tail.index.load(Ordering::Acquire);
         let mut block = self.tail.block.load(Ordering::Acquire);
@@ -491,8 +489,8 @@ impl<T> Channel<T> {
                     // The claim succeeded with the index loaded before
                     // `block`, so `block` is the block of our slot
                     // (positions never repeat).
-                    // SAFETY: `offset < BLOCK_CAP` and `block` is live.
-                    break Some(unsafe { ptr::addr_of!((*block).slots[offset]) });
+                    // `offset < BLOCK_CAP` and `block` is live.
+                    break Some((block, offset));
                 }
                 Err(current) => {
                     tail = current;
@@ -661,18 +659,18 @@ impl<T> Channel<T> {
         }
         let offset = token.offset;
         // SAFETY: the claimed slot keeps its block live until we finish.
-        let slot = unsafe { &(*block).slots[offset] };
-        slot.wait_write();
-        // SAFETY: the slot is ours and written (`WRITE` seen with acquire).
-        // `MaybeUninit<T>` has the layout of `T`.
-        let msg = unsafe { slot.msg.with(|cell| cell).cast::<T>().read() };
+        let block_ref = unsafe { &*block };
+        block_ref.wait_write(offset);
+        // SAFETY: the slot is ours and written (its flag seen with
+        // acquire). `MaybeUninit<T>` has the layout of `T`.
+        let msg = unsafe { block_ref.msgs[offset].with(|cell| cell).cast::<T>().read() };
 
         // SAFETY: as above; this add is our last access to the block.
-        if unsafe { (*block).reads.fetch_add(1, Ordering::AcqRel) } == BLOCK_CAP - 1 {
+        if block_ref.reads.fetch_add(1, Ordering::AcqRel) == BLOCK_CAP - 1 {
             // SAFETY: every slot has been read and every reader has finished
             // with the block (each one's accesses happen before its add,
             // which our add acquired); each sender finished before the
-            // `WRITE` its reader acquired.
+            // `written` flag its reader acquired.
             unsafe { self.recycle(block) };
         }
         Ok(msg)
@@ -983,19 +981,18 @@ impl<T> Drain<'_, T> {
             if offset < BLOCK_CAP {
                 // SAFETY: the drain owns the blocks from `block` on, and
                 // `block` holds position `head`.
-                let slot = unsafe { &(*self.block).slots[offset] };
+                let block = unsafe { &*self.block };
                 let written = if self.wait_for_writers {
-                    slot.wait_write();
+                    block.wait_write(offset);
                     true
                 } else {
-                    slot.state.load(Ordering::Acquire) & WRITE != 0
+                    block.written[offset].load(Ordering::Acquire)
                 };
                 if written {
                     // SAFETY: the message is written and owned by the
                     // drain; `head` already moved past it, so a panic in
                     // its drop cannot make it dropped twice.
-                    slot.msg
-                        .with_mut(|cell| unsafe { (*cell).assume_init_drop() });
+                    block.msgs[offset].with_mut(|cell| unsafe { (*cell).assume_init_drop() });
                 }
             } else {
                 // SAFETY: as above; the end of a block means the next block
