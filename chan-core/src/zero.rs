@@ -16,6 +16,10 @@
 //!   message; a blocked receiver's packet lives on its stack and is empty.
 //!   When woken with `Selected::Operation`, the blocked thread waits for the
 //!   state to leave `PENDING` and only then lets its stack frame go.
+//!   Blocking first yields the processor, re-checking the selection, up to
+//!   `PRE_YIELDS` times, and only then waits in `Context::wait_until` (spin,
+//!   yield, park): a rendezvous partner is usually due within microseconds,
+//!   and with more runnable threads than cores it often needs this very core.
 //! - A select registration (`SelectHandle::register`) does not know whether
 //!   its operation will be the one completed, and completion happens after
 //!   the registering frame returns, so its packet is allocated on the heap
@@ -56,7 +60,9 @@
 use crate::context::{Context, Operation, Selected};
 use crate::err::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::select::{SelectHandle, Token};
-use crate::sync::{park_timeout, AtomicUsize, Backoff, Mutex, MutexGuard, Ordering, UnsafeCell};
+use crate::sync::{
+    park_timeout, yield_now, AtomicUsize, Backoff, Mutex, MutexGuard, Ordering, UnsafeCell,
+};
 use crate::waiters::{Entry, Waiters};
 use std::marker::PhantomData;
 use std::ptr;
@@ -455,10 +461,12 @@ impl<T> Channel<T> {
                 inner
                     .senders
                     .register_with_packet(oper, packet.cast::<()>(), cx);
-                inner.receivers.notify_observers();
+                if !inner.receivers.is_empty() {
+                    inner.receivers.notify_observers();
+                }
                 drop(inner);
 
-                let selected = cx.wait_until(deadline);
+                let selected = block(cx, deadline);
                 if let Selected::Operation(_) = selected {
                     // SAFETY: the packet is alive (this frame); the receiver
                     // that selected us sets the state as its last access.
@@ -566,10 +574,12 @@ impl<T> Channel<T> {
                 inner
                     .receivers
                     .register_with_packet(oper, packet.cast::<()>(), cx);
-                inner.senders.notify_observers();
+                if !inner.senders.is_empty() {
+                    inner.senders.notify_observers();
+                }
                 drop(inner);
 
-                let selected = cx.wait_until(deadline);
+                let selected = block(cx, deadline);
                 if let Selected::Operation(_) = selected {
                     // SAFETY: the packet is alive (this frame); the sender
                     // that selected us sets the state as its last access.
@@ -665,6 +675,32 @@ enum SendRetry<T> {
     Again(T),
     /// Timed out or disconnected.
     Fail(SendTimeoutError<T>),
+}
+
+/// Times a blocked plain send or receive yields the processor (re-checking
+/// its selection in between) before it falls back to `Context::wait_until`.
+const PRE_YIELDS: u32 = if cfg!(loom) { 0 } else { 128 };
+
+/// Waits until a partner selects the blocked operation (or `deadline`).
+///
+/// A rendezvous partner usually arrives within microseconds, and with more
+/// runnable threads than cores it is often waiting for this very core: so
+/// the waiter yields at once, without spinning first, and only then goes
+/// through `wait_until` (brief spinning, more yields, then parking).
+fn block(cx: &Context, deadline: Option<Instant>) -> Selected {
+    for _ in 0..PRE_YIELDS {
+        let selected = cx.selected();
+        if selected != Selected::Waiting {
+            return selected;
+        }
+        if let Some(deadline) = deadline {
+            if Instant::now() >= deadline {
+                break;
+            }
+        }
+        yield_now();
+    }
+    cx.wait_until(deadline)
 }
 
 /// Why a blocked sender's packet still holds a message.
