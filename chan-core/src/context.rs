@@ -228,8 +228,6 @@ impl Context {
         self.inner.owner_id
     }
 
-    /// Rounds of spinning (round `k` spins `2^k` times) before yielding.
-    const SPIN_ROUNDS: u32 = if cfg!(loom) { 1 } else { 4 };
     /// Times the thread yields (re-checking in between) before it parks.
     const YIELD_ROUNDS: u32 = if cfg!(loom) { 0 } else { 64 };
 
@@ -237,24 +235,29 @@ impl Context {
     /// deadline passes; on timeout the wait is aborted (unless a partner won
     /// the race, whose selection is then returned).
     ///
-    /// Spins very briefly first (15 spin hints): a partner that is already
-    /// running often completes within a few hundred nanoseconds. Then it
-    /// yields up to `YIELD_ROUNDS` times: with more runnable threads than
-    /// cores, the partner gets the core, and a registered waiter's partner
-    /// selects it (and may complete its operation) without the cost of a
-    /// park/unpark pair, several microseconds on each side. A yield with
-    /// nothing else to run returns at once, so the whole phase is tens of
-    /// microseconds at most; then the thread parks and uses no CPU.
+    /// First it spins, re-checking the state, for as long as the thread's
+    /// [`SpinBudget`] says: spinning catches a partner that is running on
+    /// another core right now and finishes within a microsecond or so, but
+    /// when the partner is waiting for a core (more runnable threads than
+    /// cores) every spin is wasted, so the budget adapts to which case this
+    /// thread has been seeing. Then it yields up to `YIELD_ROUNDS` times:
+    /// with more runnable threads than cores, the partner gets the core, and
+    /// a registered waiter's partner selects it (and may complete its
+    /// operation) without the cost of a park/unpark pair, several
+    /// microseconds on each side. A yield with nothing else to run returns
+    /// at once, so the whole phase is tens of microseconds at most; then the
+    /// thread parks and uses no CPU.
     pub fn wait_until(&self, deadline: Option<Instant>) -> Selected {
-        for step in 0..Self::SPIN_ROUNDS {
+        let budget = SpinBudget::current();
+        for spin in 0..budget.spins() {
             let selected = self.selected();
             if selected != Selected::Waiting {
+                budget.caught(spin);
                 return selected;
             }
-            for _ in 0..1u32 << step {
-                crate::sync::spin_loop();
-            }
+            crate::sync::spin_loop();
         }
+        budget.missed();
         for _ in 0..Self::YIELD_ROUNDS {
             let selected = self.selected();
             if selected != Selected::Waiting {
@@ -301,6 +304,93 @@ impl Context {
     #[inline]
     pub fn same_as(&self, other: &Context) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+#[cfg(not(loom))]
+std::thread_local! {
+    /// The thread's spin budget, and a count of its waits (for probing).
+    static SPIN_STATE: std::cell::Cell<(u32, u32)> = const { std::cell::Cell::new((0, 0)) };
+}
+
+/// How long a thread spins in [`Context::wait_until`] before it yields:
+/// a per-thread budget of spin iterations (one state check and one spin
+/// hint each, some 15-30 ns) that adapts to what the spinning achieves.
+///
+/// A wait whose selection arrives after `k` spins raises the budget to at
+/// least `2k` (so it keeps catching partners that take as long); a wait that
+/// spins in vain lowers it by a quarter, so a budget that stops paying (the
+/// partner needs this thread's core) decays to nothing within a dozen waits,
+/// while one miss among catches costs little. A small budget never
+/// learns that a longer spin would have paid, so every `PROBE_EVERY`-th wait
+/// spins the full `MAX` (about a microsecond): if the partner is running on
+/// another core, that probe succeeds and the budget follows it up; if it is
+/// not, the probe costs `MAX` spins once in `PROBE_EVERY` waits.
+///
+/// Under loom every spin is a scheduling point: there the budget is one
+/// check and never changes.
+#[derive(Clone, Copy)]
+struct SpinBudget {
+    /// Spins for this wait.
+    spins: u32,
+}
+
+impl SpinBudget {
+    /// Upper bound of the budget, and the length of a probe.
+    const MAX: u32 = 64;
+    /// One wait in this many spins `MAX` whatever the budget.
+    const PROBE_EVERY: u32 = 32;
+
+    /// The budget for the current thread's next wait.
+    #[inline]
+    fn current() -> SpinBudget {
+        #[cfg(not(loom))]
+        {
+            let (budget, waits) = SPIN_STATE.try_with(|state| state.get()).unwrap_or((0, 1));
+            let waits = waits.wrapping_add(1);
+            let _ = SPIN_STATE.try_with(|state| state.set((budget, waits)));
+            let spins = if waits % Self::PROBE_EVERY == 0 {
+                Self::MAX
+            } else {
+                budget
+            };
+            SpinBudget { spins }
+        }
+        #[cfg(loom)]
+        SpinBudget { spins: 1 }
+    }
+
+    /// Spins for this wait.
+    #[inline]
+    fn spins(self) -> u32 {
+        self.spins
+    }
+
+    /// The selection arrived after `spin` spins.
+    #[inline]
+    fn caught(self, spin: u32) {
+        #[cfg(not(loom))]
+        {
+            let _ = SPIN_STATE.try_with(|state| {
+                let (budget, waits) = state.get();
+                let budget = budget.max(spin.saturating_mul(2)).min(Self::MAX);
+                state.set((budget, waits));
+            });
+        }
+        #[cfg(loom)]
+        let _ = spin;
+    }
+
+    /// Spinning did not catch the selection.
+    #[inline]
+    fn missed(self) {
+        #[cfg(not(loom))]
+        {
+            let _ = SPIN_STATE.try_with(|state| {
+                let (budget, waits) = state.get();
+                state.set(((budget - budget / 4).saturating_sub(1), waits));
+            });
+        }
     }
 }
 
@@ -366,6 +456,31 @@ mod tests {
             assert_eq!(cx.wait_until(None), Selected::Operation(oper));
             handle.join().unwrap();
         });
+    }
+
+    #[test]
+    fn spin_budget_follows_what_spinning_achieves() {
+        // A fresh thread starts with an empty budget.
+        std::thread::spawn(|| {
+            let budget = || SPIN_STATE.with(|state| state.get().0);
+            assert_eq!(budget(), 0);
+            SpinBudget::current().caught(20);
+            assert_eq!(budget(), 40);
+            SpinBudget::current().caught(5);
+            assert_eq!(budget(), 40);
+            SpinBudget::current().caught(1000);
+            assert_eq!(budget(), SpinBudget::MAX);
+            for _ in 0..12 {
+                SpinBudget::current().missed();
+            }
+            assert_eq!(budget(), 0);
+            let probes = (0..SpinBudget::PROBE_EVERY)
+                .filter(|_| SpinBudget::current().spins() == SpinBudget::MAX)
+                .count();
+            assert_eq!(probes, 1);
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]
