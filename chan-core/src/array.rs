@@ -130,6 +130,11 @@ pub struct Channel<T> {
     disconnect_bit: u64,
     /// `disconnect_bit - 1`: the bits of a position that index the buffer.
     index_mask: u64,
+    /// `cap - 1`: the index of the last slot, after which a lap ends.
+    last_index: u64,
+    /// `one_lap - last_index`: added to a position at the last index to
+    /// reach index 0 of the next lap.
+    wrap_step: u64,
     senders: SyncWaiters,
     receivers: SyncWaiters,
 }
@@ -169,19 +174,31 @@ impl<T> Channel<T> {
             one_lap,
             disconnect_bit,
             index_mask: disconnect_bit - 1,
+            last_index: cap as u64 - 1,
+            wrap_step: one_lap - (cap as u64 - 1),
             senders: SyncWaiters::new(),
             receivers: SyncWaiters::new(),
         }
     }
 
     /// The position after `position`, skipping to the next lap at the end.
+    /// `position` must not carry the disconnect bit.
     #[inline]
     fn next_position(&self, position: u64) -> u64 {
-        let index = position & self.index_mask;
-        if index + 1 < self.cap {
+        self.next_position_at(position, position & self.index_mask)
+    }
+
+    /// `next_position` for a caller that already has the position's
+    /// `index`: one comparison and one addition, the same in the middle of
+    /// a lap and at its end (where a one-slot ring always is).
+    #[inline]
+    fn next_position_at(&self, position: u64, index: u64) -> u64 {
+        debug_assert!(position & self.disconnect_bit == 0);
+        debug_assert!(index == position & self.index_mask && index <= self.last_index);
+        if index < self.last_index {
             position + 1
         } else {
-            (position & !(self.one_lap - 1)).wrapping_add(self.one_lap)
+            position.wrapping_add(self.wrap_step)
         }
     }
 
@@ -437,14 +454,16 @@ impl<T> Channel<T> {
     fn send_fast(&self, msg: T) -> Result<(), T> {
         let tail = self.tail.load(Ordering::Relaxed);
         // The index ignores the disconnect bit; a disconnected tail fails
-        // the stamp comparison below.
-        let slot = self.slot(tail);
+        // the stamp comparison below (stamps never carry that bit).
+        let index = tail & self.index_mask;
+        // SAFETY: every position's index is below `cap`, the buffer length.
+        let slot = unsafe { self.buffer.get_unchecked(index as usize) };
         if slot.stamp.load(Ordering::Acquire) == tail
             && self
                 .tail
                 .compare_exchange_weak(
                     tail,
-                    self.next_position(tail),
+                    self.next_position_at(tail, index),
                     Ordering::SeqCst,
                     Ordering::Relaxed,
                 )
@@ -469,13 +488,15 @@ impl<T> Channel<T> {
     #[inline]
     fn recv_fast(&self) -> Option<T> {
         let head = self.head.load(Ordering::Relaxed);
-        let slot = self.slot(head);
+        let index = head & self.index_mask;
+        // SAFETY: every position's index is below `cap`, the buffer length.
+        let slot = unsafe { self.buffer.get_unchecked(index as usize) };
         if slot.stamp.load(Ordering::Acquire) == head + 1
             && self
                 .head
                 .compare_exchange_weak(
                     head,
-                    self.next_position(head),
+                    self.next_position_at(head, index),
                     Ordering::SeqCst,
                     Ordering::Relaxed,
                 )
@@ -960,6 +981,34 @@ mod tests {
             assert!(chan.is_empty());
             assert_eq!(chan.try_recv(), Err(TryRecvError::Empty));
         }
+    }
+
+    #[test]
+    fn next_position_steps_through_each_lap() {
+        for cap in [1usize, 2, 3, 4, 7, 8, 1024] {
+            let chan = Channel::<u8>::with_capacity(cap);
+            let mut position = 0u64;
+            for step in 0..3 * cap as u64 + 2 {
+                let (lap, index) = (step / cap as u64, step % cap as u64);
+                assert_eq!(position, lap * chan.one_lap + index, "cap {cap}");
+                assert_eq!(position & chan.disconnect_bit, 0);
+                position = chan.next_position(position);
+            }
+        }
+    }
+
+    #[test]
+    fn one_slot_ring_alternates_across_laps() {
+        let chan = Channel::with_capacity(1);
+        for i in 0..10 {
+            chan.try_send(i).unwrap();
+            assert_eq!(chan.try_send(99), Err(TrySendError::Full(99)));
+            assert_eq!(chan.len(), 1);
+            assert_eq!(chan.try_recv(), Ok(i));
+            assert_eq!(chan.try_recv(), Err(TryRecvError::Empty));
+        }
+        assert!(chan.disconnect_senders());
+        assert_eq!(chan.try_recv(), Err(TryRecvError::Disconnected));
     }
 
     #[test]
