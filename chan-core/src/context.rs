@@ -258,17 +258,8 @@ impl Context {
             crate::sync::spin_loop();
         }
         budget.missed();
-        for _ in 0..Self::YIELD_ROUNDS {
-            let selected = self.selected();
-            if selected != Selected::Waiting {
-                return selected;
-            }
-            if let Some(deadline) = deadline {
-                if Instant::now() >= deadline {
-                    break;
-                }
-            }
-            crate::sync::yield_now();
+        if let Some(selected) = self.yield_while_waiting(Self::YIELD_ROUNDS, deadline) {
+            return selected;
         }
         loop {
             let selected = self.selected();
@@ -289,6 +280,25 @@ impl Context {
                 }
             }
         }
+    }
+
+    /// Yields the processor up to `rounds` times while the state is
+    /// `Waiting`, re-checking it before each yield; returns the selection
+    /// once there is one, or `None` after the last round or at the deadline.
+    pub fn yield_while_waiting(&self, rounds: u32, deadline: Option<Instant>) -> Option<Selected> {
+        for _ in 0..rounds {
+            let selected = self.selected();
+            if selected != Selected::Waiting {
+                return Some(selected);
+            }
+            if let Some(deadline) = deadline {
+                if Instant::now() >= deadline {
+                    return None;
+                }
+            }
+            crate::sync::yield_now();
+        }
+        None
     }
 
     /// Wakes the waiter: unparks its thread or wakes its task.

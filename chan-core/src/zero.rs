@@ -60,9 +60,7 @@
 use crate::context::{Context, Operation, Selected};
 use crate::err::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::select::{SelectHandle, Token};
-use crate::sync::{
-    park_timeout, yield_now, AtomicUsize, Backoff, Mutex, MutexGuard, Ordering, UnsafeCell,
-};
+use crate::sync::{park_timeout, AtomicUsize, Backoff, Mutex, MutexGuard, Ordering, UnsafeCell};
 use crate::waiters::{Entry, Waiters};
 use std::marker::PhantomData;
 use std::ptr;
@@ -688,19 +686,8 @@ const PRE_YIELDS: u32 = if cfg!(loom) { 0 } else { 128 };
 /// the waiter yields at once, without spinning first, and only then goes
 /// through `wait_until` (brief spinning, more yields, then parking).
 fn block(cx: &Context, deadline: Option<Instant>) -> Selected {
-    for _ in 0..PRE_YIELDS {
-        let selected = cx.selected();
-        if selected != Selected::Waiting {
-            return selected;
-        }
-        if let Some(deadline) = deadline {
-            if Instant::now() >= deadline {
-                break;
-            }
-        }
-        yield_now();
-    }
-    cx.wait_until(deadline)
+    cx.yield_while_waiting(PRE_YIELDS, deadline)
+        .unwrap_or_else(|| cx.wait_until(deadline))
 }
 
 /// Why a blocked sender's packet still holds a message.
