@@ -24,12 +24,12 @@ export MIRIFLAGS="-Zmiri-permissive-provenance ${MIRIFLAGS:-}"
 timeout_s="${MIRI_TIMEOUT:-900}"
 
 # Integration tests cheap enough under miri (their counts shrink under
-# cfg(miri)); select.rs, stress.rs and panic_safety.rs are left out. Miri
+# cfg(miri)); select.rs and stress.rs are left out. Miri
 # interprets on one core, so the tests run as two groups side by side (after
 # one build), balanced by their run time on a 2-core machine.
 group_a=(-p chan-core -p chan-select --lib)
 group_b=(-p chan --test mpmc --test iter --test errors --test timers)
-group_c=(-p chan --test select_macro --test drops --test array --test list --test zero)
+group_c=(-p chan --test select_macro --test drops --test array --test list --test zero --test panic_safety)
 
 start=$SECONDS
 cargo +nightly miri setup >/dev/null
@@ -39,7 +39,7 @@ trap 'rm -rf "$logs"' EXIT
 echo "miri: building"
 cargo +nightly miri test "${group_a[@]}" --no-run
 cargo +nightly miri test -p chan --test mpmc --test select_macro --test errors \
-    --test timers --test drops --test array --test list --test iter --test zero --no-run
+    --test timers --test drops --test array --test list --test iter --test zero --test panic_safety --no-run
 echo "miri: built in $((SECONDS - start)) s (MIRIFLAGS=$MIRIFLAGS)"
 
 run_group() {
