@@ -204,9 +204,15 @@ impl<T> Channel<T> {
 
     #[inline]
     fn slot(&self, position: u64) -> &Slot<T> {
-        let index = (position & self.index_mask) as usize;
+        self.slot_at(position & self.index_mask)
+    }
+
+    /// The slot at `index`, a position's index (`position & index_mask`).
+    #[inline]
+    fn slot_at(&self, index: u64) -> &Slot<T> {
+        debug_assert!(index <= self.last_index);
         // SAFETY: every position's index is below `cap`, the buffer length.
-        unsafe { self.buffer.get_unchecked(index) }
+        unsafe { self.buffer.get_unchecked(index as usize) }
     }
 
     /// Claims a slot to write into; false if the channel is full.
@@ -456,8 +462,7 @@ impl<T> Channel<T> {
         // The index ignores the disconnect bit; a disconnected tail fails
         // the stamp comparison below (stamps never carry that bit).
         let index = tail & self.index_mask;
-        // SAFETY: every position's index is below `cap`, the buffer length.
-        let slot = unsafe { self.buffer.get_unchecked(index as usize) };
+        let slot = self.slot_at(index);
         if slot.stamp.load(Ordering::Acquire) == tail
             && self
                 .tail
@@ -489,8 +494,7 @@ impl<T> Channel<T> {
     fn recv_fast(&self) -> Option<T> {
         let head = self.head.load(Ordering::Relaxed);
         let index = head & self.index_mask;
-        // SAFETY: every position's index is below `cap`, the buffer length.
-        let slot = unsafe { self.buffer.get_unchecked(index as usize) };
+        let slot = self.slot_at(index);
         if slot.stamp.load(Ordering::Acquire) == head + 1
             && self
                 .head

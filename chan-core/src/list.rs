@@ -665,7 +665,7 @@ impl<T> Channel<T> {
         // acquire). `MaybeUninit<T>` has the layout of `T`.
         let msg = unsafe { block_ref.msgs[offset].with(|cell| cell).cast::<T>().read() };
 
-        // SAFETY: as above; this add is our last access to the block.
+        // This add is our last access to the block.
         if block_ref.reads.fetch_add(1, Ordering::AcqRel) == BLOCK_CAP - 1 {
             // SAFETY: every slot has been read and every reader has finished
             // with the block (each one's accesses happen before its add,
@@ -1636,8 +1636,8 @@ mod tests {
 }
 
 /// Loom models of the paths that only the list flavor has: the hand-over
-/// at a block's end, the release of a read block and spare recycling, and discarding
-/// messages while a sender is mid-send.
+/// at a block's end, the release of a read block and spare recycling, and
+/// discarding messages while a sender is mid-send.
 /// Run with `RUSTFLAGS="--cfg loom" cargo test -p chan-core --release --lib list`.
 #[cfg(all(test, loom))]
 mod loom_tests {
