@@ -39,4 +39,23 @@ pub mod internal {
     pub use crate::channel::{read, receiver_channel_id, sender_channel_id, write};
     pub use crate::context::{Context, Operation, Selected};
     pub use crate::select::{SelectHandle, Token};
+
+    /// Checks a loom model with `builder`, then prints how many executions
+    /// loom explored as `loom: explored N iterations` (`scripts/loom.sh`
+    /// reads that line; loom's own count goes to a tracing subscriber that
+    /// `Builder::check` does not install). Shared by the loom tests of
+    /// chan-core and chan-select.
+    #[cfg(loom)]
+    pub fn check_model<F: Fn() + Sync + Send + 'static>(builder: loom::model::Builder, f: F) {
+        let iterations = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = iterations.clone();
+        builder.check(move || {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            f();
+        });
+        println!(
+            "loom: explored {} iterations",
+            iterations.load(std::sync::atomic::Ordering::Relaxed)
+        );
+    }
 }

@@ -18,7 +18,8 @@ fn model<F: Fn() + Sync + Send + 'static>(f: F) {
 
 /// Like `model`, with a preemption bound of its own (unless
 /// `LOOM_MAX_PREEMPTIONS` overrides it): three threads that each block and
-/// spin on one another's half-done operations do not finish in CI time at 3 (or, for bounded(1), at 2).
+/// spin on one another's half-done operations do not finish in CI time at 3
+/// (or, for bounded(1), at 2).
 fn model_with_preemptions<F: Fn() + Sync + Send + 'static>(bound: usize, f: F) {
     let mut builder = loom::model::Builder::new();
     if builder.preemption_bound.is_none() {
@@ -27,20 +28,7 @@ fn model_with_preemptions<F: Fn() + Sync + Send + 'static>(bound: usize, f: F) {
     // A thread that waits for another to finish a half-done write spins
     // (yielding under loom); each round is a few branches.
     builder.max_branches = 100_000;
-    // Loom runs the closure once per interleaving; scripts/loom.sh reads the
-    // count from the line printed below (loom's own "Completed in N
-    // iterations" goes to a tracing subscriber `Builder::check` does not
-    // install).
-    let iterations = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = iterations.clone();
-    builder.check(move || {
-        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        f();
-    });
-    println!(
-        "loom: explored {} iterations",
-        iterations.load(std::sync::atomic::Ordering::Relaxed)
-    );
+    chan_core::internal::check_model(builder, f);
 }
 
 /// A message that counts its drops.

@@ -18,19 +18,7 @@ fn model<F: Fn() + Sync + Send + 'static>(f: F) {
     if builder.preemption_bound.is_none() {
         builder.preemption_bound = Some(3);
     }
-    // Loom runs the closure once per interleaving; scripts/loom.sh reads
-    // the count from this line (loom's own "Completed in N iterations" goes
-    // to a tracing subscriber that `Builder::check` does not install).
-    let iterations = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = iterations.clone();
-    builder.check(move || {
-        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        f();
-    });
-    println!(
-        "loom: explored {} iterations",
-        iterations.load(std::sync::atomic::Ordering::Relaxed)
-    );
+    chan_core::internal::check_model(builder, f);
 }
 
 #[test]
