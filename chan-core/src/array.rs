@@ -458,6 +458,14 @@ impl<T> Channel<T> {
     /// the general path, which makes every decision again.
     #[inline]
     fn send_fast(&self, msg: T) -> Result<(), T> {
+        let msg = if self.receivers.may_have_waiters() {
+            match self.send_to_blocked_receiver(msg) {
+                Ok(()) => return Ok(()),
+                Err(msg) => msg,
+            }
+        } else {
+            msg
+        };
         let tail = self.tail.load(Ordering::Relaxed);
         // The index ignores the disconnect bit; a disconnected tail fails
         // the stamp comparison below (stamps never carry that bit).
@@ -515,6 +523,44 @@ impl<T> Channel<T> {
             return Some(msg);
         }
         None
+    }
+
+    /// Hands `msg` straight to a blocked `recv` if the buffer is empty,
+    /// without going through a slot: `Ok` if it did, `Err(msg)` if there was
+    /// no such receiver (or the buffer held messages, or the channel is
+    /// disconnected), and the caller sends the usual way.
+    ///
+    /// Order holds: the buffer is empty at the check, so every message this
+    /// thread sent before has been received already; a message of another
+    /// sender that lands in the buffer meanwhile was sent concurrently.
+    #[inline(never)]
+    fn send_to_blocked_receiver(&self, msg: T) -> Result<(), T> {
+        let mut msg = Some(msg);
+        let handed = self.receivers.handoff(
+            || {
+                let tail = self.tail.load(Ordering::SeqCst);
+                tail & self.disconnect_bit == 0 && self.head.load(Ordering::SeqCst) == tail
+            },
+            |packet| {
+                // SAFETY: on `receivers`, only `recv_slow` registers packets,
+                // each a live, empty `Packet<T>` kept in place by its owner
+                // until we publish an outcome (we selected it, so it waits);
+                // its message is ours to write until the state store.
+                let packet = unsafe { &*(packet as *const Packet<T>) };
+                let msg = msg.take().expect("the message is handed over once");
+                packet
+                    .msg
+                    .with_mut(|cell| unsafe { cell.write(MaybeUninit::new(msg)) });
+                packet.state.store(PACKET_DONE, Ordering::Release);
+            },
+        );
+        match msg {
+            Some(msg) => {
+                debug_assert!(!handed);
+                Err(msg)
+            }
+            None => Ok(()),
+        }
     }
 
     /// Wakes a blocked receiver, if any; if it is a blocked `recv`, first
@@ -1063,6 +1109,47 @@ mod tests {
             assert_eq!(chan.recv(None), Ok(i));
         }
         producer.join().unwrap();
+    }
+
+    #[test]
+    fn send_hands_off_to_a_blocked_receiver_only_when_the_buffer_is_empty() {
+        let chan = StdArc::new(Channel::with_capacity(2));
+        let consumer = {
+            let chan = chan.clone();
+            std::thread::spawn(move || (chan.recv(None), chan.recv(None), chan.recv(None)))
+        };
+        while !chan.receivers.may_have_waiters() {
+            std::thread::yield_now();
+        }
+        // The receiver waits on an empty buffer: the message goes to its
+        // packet, and the ring is never touched.
+        assert_eq!(chan.send_to_blocked_receiver(1), Ok(()));
+        assert_eq!(chan.tail.load(Ordering::SeqCst), 0);
+        assert_eq!(chan.head.load(Ordering::SeqCst), 0);
+        chan.send(2, None).unwrap();
+        chan.send(3, None).unwrap();
+        assert_eq!(consumer.join().unwrap(), (Ok(1), Ok(2), Ok(3)));
+        // Nobody waits any more: no handoff.
+        assert_eq!(chan.send_to_blocked_receiver(4), Err(4));
+        assert!(chan.is_empty());
+
+        // A receiver registered while the buffer holds a message (a race a
+        // plain `recv` can lose) is not handed a newer message, which would
+        // overtake the buffered one.
+        chan.send(5, None).unwrap();
+        let other_thread = std::thread::spawn(Context::for_current_thread)
+            .join()
+            .unwrap();
+        let packet = Packet::<i32>::new(MaybeUninit::uninit());
+        let mut hook = 0u8;
+        let oper = Operation::hook(&mut hook);
+        let address = &packet as *const Packet<i32> as *mut ();
+        chan.receivers
+            .register_with_packet(oper, address, &other_thread);
+        assert_eq!(chan.send_to_blocked_receiver(6), Err(6));
+        assert!(chan.receivers.unregister(oper).is_some());
+        assert_eq!(packet.state.load(Ordering::SeqCst), PACKET_PENDING);
+        assert_eq!(chan.recv(None), Ok(5));
     }
 
     fn reserve_send(chan: &Channel<DropCounter>) -> Token {

@@ -68,12 +68,20 @@ impl Waiters {
     /// removing it from the queue. The caller must unpark `entry.cx`.
     #[inline]
     pub fn try_select(&mut self) -> Option<Entry> {
+        self.try_select_where(|_| true)
+    }
+
+    /// Like [`Waiters::try_select`], but only considers entries for which
+    /// `eligible` holds.
+    #[inline]
+    fn try_select_where(&mut self, eligible: impl Fn(&Entry) -> bool) -> Option<Entry> {
         if self.selectors.is_empty() {
             return None;
         }
         let me = crate::sync::current_thread_id();
         let index = self.selectors.iter().position(|entry| {
             entry.cx.owner_id() != me
+                && eligible(entry)
                 && entry.cx.try_select(Selected::Operation(entry.oper)).is_ok()
                 && {
                     entry.cx.store_packet(entry.packet);
@@ -242,6 +250,38 @@ impl SyncWaiters {
             }
             entry.cx.unpark();
         }
+    }
+
+    /// True if an operation or observer may be registered (a hint: it can
+    /// change at any moment).
+    #[inline]
+    pub fn may_have_waiters(&self) -> bool {
+        !self.is_empty.load(Ordering::Relaxed)
+    }
+
+    /// Hands work straight to a blocked operation that was registered with
+    /// a packet: under the lock, if `allowed()` holds there, selects the
+    /// first such operation of another thread; then, after the lock is
+    /// released, gives its packet to `complete` and wakes it. False (and
+    /// `complete` not called) if there was none or `allowed()` failed.
+    ///
+    /// `complete` has the duty described at [`SyncWaiters::notify_with`].
+    /// Observers are not told: the work went to the selected operation, so
+    /// the channel did not become ready.
+    #[inline(never)]
+    pub fn handoff(&self, allowed: impl FnOnce() -> bool, complete: impl FnOnce(*mut ())) -> bool {
+        let mut queue = self.queue.lock();
+        if !allowed() {
+            return false;
+        }
+        let Some(entry) = queue.try_select_where(|entry| !entry.packet.is_null()) else {
+            return false;
+        };
+        self.is_empty.store(queue.is_empty(), Ordering::SeqCst);
+        drop(queue);
+        complete(entry.packet);
+        entry.cx.unpark();
+        true
     }
 
     /// Under the lock: selects one blocked operation and tells every

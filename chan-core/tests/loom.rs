@@ -203,6 +203,21 @@ fn blocked_receiver_woken_by_send(make: fn() -> (Sender<u32>, Receiver<u32>)) {
 fn array_blocked_receiver_woken_by_send() {
     blocked_receiver_woken_by_send(array);
 }
+
+/// A send that finds a receiver blocked on an empty buffer hands the message
+/// straight to it; the next message goes through the buffer, in order.
+#[test]
+fn array_send_hands_off_to_blocked_receiver() {
+    model(|| {
+        let (s, r) = array();
+        let consumer = thread::spawn(move || (r.recv(), r.recv()));
+        // Let the consumer run until it blocks, so the send finds it waiting.
+        thread::yield_now();
+        s.send(7).unwrap();
+        s.send(8).unwrap();
+        assert_eq!(consumer.join().unwrap(), (Ok(7), Ok(8)));
+    });
+}
 #[test]
 fn list_blocked_receiver_woken_by_send() {
     blocked_receiver_woken_by_send(list);
