@@ -73,22 +73,38 @@ impl Waiters {
 
     /// Like [`Waiters::try_select`], but only considers entries for which
     /// `eligible` holds.
+    ///
+    /// On the way it drops entries without a packet whose waiter is no
+    /// longer waiting (selected through another channel, timed out or
+    /// disconnected): they can never be selected again, and a select that
+    /// was woken elsewhere may take a while to be scheduled and unregister
+    /// them itself, while every notify on this queue would keep taking the
+    /// lock for them. Their owners' `unregister` then finds nothing, which
+    /// is fine without a packet; entries with a packet stay, because their
+    /// flavor may need `unregister` to hand the packet back.
     #[inline]
     fn try_select_where(&mut self, eligible: impl Fn(&Entry) -> bool) -> Option<Entry> {
         if self.selectors.is_empty() {
             return None;
         }
         let me = crate::sync::current_thread_id();
-        let index = self.selectors.iter().position(|entry| {
-            entry.cx.owner_id() != me
-                && eligible(entry)
-                && entry.cx.try_select(Selected::Operation(entry.oper)).is_ok()
-                && {
+        let mut index = 0;
+        while index < self.selectors.len() {
+            let entry = &self.selectors[index];
+            if entry.cx.owner_id() == me || !eligible(entry) {
+                index += 1;
+                continue;
+            }
+            match entry.cx.try_select(Selected::Operation(entry.oper)) {
+                Ok(()) => {
                     entry.cx.store_packet(entry.packet);
-                    true
+                    return Some(self.selectors.remove(index));
                 }
-        })?;
-        Some(self.selectors.remove(index))
+                Err(_) if entry.packet.is_null() => drop(self.selectors.remove(index)),
+                Err(_) => index += 1,
+            }
+        }
+        None
     }
 
     /// True if some waiting operation of another thread could be selected.
@@ -320,5 +336,50 @@ impl SyncWaiters {
         let mut queue = self.queue.lock();
         queue.disconnect();
         self.is_empty.store(queue.is_empty(), Ordering::SeqCst);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// A context owned by another thread, so `try_select` may pick it.
+    fn other_thread_context() -> Context {
+        std::thread::spawn(Context::for_current_thread)
+            .join()
+            .unwrap()
+    }
+
+    #[test]
+    fn selection_drops_dead_entries_without_packets() {
+        let (mut hook_a, mut hook_b, mut hook_c) = (0u8, 0u8, 0u8);
+        let (a, b, c) = (
+            Operation::hook(&mut hook_a),
+            Operation::hook(&mut hook_b),
+            Operation::hook(&mut hook_c),
+        );
+        let (dead, dead_with_packet, live) = (
+            other_thread_context(),
+            other_thread_context(),
+            other_thread_context(),
+        );
+        let mut packet = 0u32;
+        let waiters = SyncWaiters::new();
+        waiters.register(a, &dead);
+        waiters.register_with_packet(b, (&mut packet as *mut u32).cast(), &dead_with_packet);
+        waiters.register(c, &live);
+        // Both were woken elsewhere (another channel, a timeout).
+        dead.try_select(Selected::Aborted).unwrap();
+        dead_with_packet.try_select(Selected::Aborted).unwrap();
+
+        let selected = waiters.select_one().expect("the live waiter is selected");
+        assert_eq!(selected.oper, c);
+        assert_eq!(live.selected(), Selected::Operation(c));
+        // The dead entry without a packet is gone; the one with a packet
+        // stays for its owner to unregister.
+        assert!(waiters.unregister(a).is_none());
+        assert!(waiters.may_have_waiters());
+        assert!(waiters.unregister(b).is_some());
+        assert!(!waiters.may_have_waiters());
     }
 }
