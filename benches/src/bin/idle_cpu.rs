@@ -7,9 +7,12 @@
 //! empty `bounded(1)` channel, one sender on a full `bounded(1)` channel)
 //! while the main thread sleeps; the process's CPU time over that interval
 //! (from `/proc/self/stat`, 10 ms resolution) is what the blocked threads
-//! burned. Then 200 times: the main thread sleeps 2 ms (so the echo thread
-//! has parked), sends, and times the round trip through the echo thread;
-//! the median is the wake-up latency of a parked thread (round trip).
+//! burned. Then, in `ROUNDS` rounds that take the contenders in turn (so a
+//! noisy moment of the shared machine does not fall on one contender only),
+//! `SAMPLES_PER_ROUND` times each: the main thread sleeps 2 ms (so the echo
+//! thread has parked), sends, and times the round trip through the echo
+//! thread. The median over all rounds is the wake-up latency of a parked
+//! thread (round trip).
 
 use chan_benches::contenders::{Chan, Channel, Crossbeam, Flume, Kanal, Std};
 use std::thread;
@@ -45,7 +48,13 @@ fn blocked_cpu<C: Channel>(seconds: f64) -> f64 {
     })
 }
 
-fn wake_latency<C: Channel>() -> f64 {
+/// Rounds of the wake-up measurement; each round runs every contender.
+const ROUNDS: usize = 5;
+/// Round trips per contender and round.
+const SAMPLES_PER_ROUND: usize = 40;
+
+/// `SAMPLES_PER_ROUND` round trips to a parked echo thread.
+fn wake_latencies<C: Channel>() -> Vec<Duration> {
     let (ping_tx, ping_rx) = C::bounded::<usize>(1);
     let (pong_tx, pong_rx) = C::bounded::<usize>(1);
     let mut times = Vec::new();
@@ -55,7 +64,7 @@ fn wake_latency<C: Channel>() -> f64 {
                 C::send(&pong_tx, m);
             }
         });
-        for i in 0..200 {
+        for i in 0..SAMPLES_PER_ROUND {
             thread::sleep(Duration::from_millis(2));
             let start = Instant::now();
             C::send(&ping_tx, i);
@@ -65,19 +74,13 @@ fn wake_latency<C: Channel>() -> f64 {
         }
         drop(ping_tx);
     });
-    times.sort_unstable();
-    times[times.len() / 2].as_secs_f64() * 1e6
+    times
 }
 
-fn row<C: Channel>(seconds: f64) {
-    let cpu = blocked_cpu::<C>(seconds);
-    let wake = wake_latency::<C>();
-    println!(
-        "| {} | {:.1} | {:.1} |",
-        C::NAME,
-        cpu / seconds * 100.0,
-        wake
-    );
+/// Median in microseconds.
+fn median_micros(mut times: Vec<Duration>) -> f64 {
+    times.sort_unstable();
+    times[times.len() / 2].as_secs_f64() * 1e6
 }
 
 fn main() {
@@ -85,11 +88,36 @@ fn main() {
         .nth(1)
         .map(|s| s.parse().expect("SECONDS must be a number"))
         .unwrap_or(2.0);
+    let cpu = [
+        blocked_cpu::<Chan>(seconds),
+        blocked_cpu::<Crossbeam>(seconds),
+        blocked_cpu::<Flume>(seconds),
+        blocked_cpu::<Kanal>(seconds),
+        blocked_cpu::<Std>(seconds),
+    ];
+    let mut wake: [Vec<Duration>; 5] = Default::default();
+    for _ in 0..ROUNDS {
+        wake[0].extend(wake_latencies::<Chan>());
+        wake[1].extend(wake_latencies::<Crossbeam>());
+        wake[2].extend(wake_latencies::<Flume>());
+        wake[3].extend(wake_latencies::<Kanal>());
+        wake[4].extend(wake_latencies::<Std>());
+    }
+    let names = [
+        Chan::NAME,
+        Crossbeam::NAME,
+        Flume::NAME,
+        Kanal::NAME,
+        Std::NAME,
+    ];
     println!("| contender | CPU of 2 blocked threads (% of one core) | round trip to a parked thread, median (µs) |");
     println!("| --- | ---: | ---: |");
-    row::<Chan>(seconds);
-    row::<Crossbeam>(seconds);
-    row::<Flume>(seconds);
-    row::<Kanal>(seconds);
-    row::<Std>(seconds);
+    for ((name, cpu), wake) in names.iter().zip(cpu).zip(wake) {
+        println!(
+            "| {} | {:.1} | {:.1} |",
+            name,
+            cpu / seconds * 100.0,
+            median_micros(wake)
+        );
+    }
 }
