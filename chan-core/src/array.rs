@@ -10,6 +10,11 @@
 //! claims the slot at `head` when its stamp equals `head + 1`, reads, then
 //! publishes stamp `head + one_lap` (empty for the next lap).
 //!
+//! Blocked plain `send`s and `recv`s wait on a stack `Packet` that the
+//! partner who wakes them completes for them (see `Packet`). A send that
+//! finds a receiver blocked while the buffer is empty skips the ring and
+//! writes its message straight into that receiver's packet.
+//!
 //! A select send that is reserved and then abandoned (`cancel_send`) moves
 //! `tail` back if no later send has claimed a slot yet; otherwise it
 //! publishes `position + 1` with the `SKIPPED_SEND` bit instead of a

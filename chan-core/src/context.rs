@@ -333,9 +333,9 @@ std::thread_local! {
 /// partner needs this thread's core) decays to nothing within a dozen waits,
 /// while one miss among catches costs little. A small budget never
 /// learns that a longer spin would have paid, so every `PROBE_EVERY`-th wait
-/// spins the full `MAX` (some hundreds of nanoseconds): if the partner is running on
-/// another core, that probe succeeds and the budget follows it up; if it is
-/// not, the probe costs `MAX` spins once in `PROBE_EVERY` waits.
+/// spins the full `MAX` (some hundreds of nanoseconds): if the partner is
+/// running on another core, that probe succeeds and the budget follows it
+/// up; if it is not, the probe costs `MAX` spins once in `PROBE_EVERY` waits.
 ///
 /// Under loom every spin is a scheduling point: there the budget is one
 /// check and never changes.
