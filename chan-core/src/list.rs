@@ -36,26 +36,32 @@
 //! block moves `head` to the next block.
 //!
 //! Freeing: a block is released once every one of its slots has been read.
-//! Each block counts its finished reads (`reads`): a receiver adds one
-//! (acquire-release) after it has moved its message out, and the receiver
-//! whose add completes the count owns the block exclusively: the release
-//! sequence of the counter makes every other reader's accesses, and through
-//! the `written` flags they acquired every sender's, happen before. Only
-//! receivers touch the counter, and each does one add per message, which
-//! replaces a per-slot "read" mark and a walk over the slots at the block's
-//! end. A released block is reset and kept as the channel's one spare block
+//! A receiver that has moved its message out sets the slot's `read` flag
+//! (a release store, its last access to the block). The receiver that
+//! claimed the block's last slot owns the release: after its own read it
+//! checks every `read` flag (acquire), so every other reader's accesses,
+//! and through the `written` flags they acquired every sender's, happen
+//! before; if a receiver is still reading (it claimed earlier but was
+//! slower), the block goes onto the `deferred` stack instead, and the next
+//! releasing receiver retries it first. This costs each message one plain
+//! store instead of a locked read-modify-write on a shared counter. A
+//! released block is reset and kept as the channel's one spare block
 //! (`spare`), which the next sender that needs a block takes before
 //! allocating; if a spare is already kept, the block is freed. Steady
 //! traffic therefore does not allocate, and after a burst the memory of
-//! all but one block returns to the allocator as soon as it is read.
+//! all but one block returns to the allocator as soon as it is read (a
+//! block whose release was deferred waits for the next release or the
+//! channel's drop: at most one per receiver that was reading then).
 //!
 //! Invariants: a slot's message is accessed by the sender that claimed the
 //! slot (until its `written` flag) and then by the receiver that claimed it
-//! (until its add to `reads`); never by two threads at once. A slot's flag is
-//! set only by its sender (and cleared by the reset of a released block), so
-//! setting it is a plain release store. Positions only grow. A block is
-//! reset and reused, or freed, only by the one thread that completed its
-//! `reads`, and no thread dereferences a block pointer it loaded unless its claim on the
+//! (until its `read` flag); never by two threads at once. A slot's
+//! `written` flag is set only by its sender and its `read` flag only by its
+//! receiver (both cleared by the reset of a released block), so each is a
+//! plain release store. Positions only grow. A block is
+//! reset and reused, or freed, only by the one thread that claimed its last
+//! slot or took it off `deferred`, after seeing every `read` flag set; no
+//! thread dereferences a block pointer it loaded unless its claim on the
 //! corresponding position succeeded (which proves the block is still live).
 //! Every message between `head` and `tail` is owned by the channel and
 //! dropped exactly once: by a receiver, by `disconnect_receivers` (which
@@ -67,7 +73,7 @@
 use crate::context::{Context, Operation, Selected};
 use crate::err::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::select::{SelectHandle, Token};
-use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Backoff, Ordering, UnsafeCell};
+use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, Backoff, Ordering, UnsafeCell};
 use crate::waiters::SyncWaiters;
 use crossbeam_utils::CachePadded;
 use std::marker::PhantomData;
@@ -125,18 +131,20 @@ fn normalized(index: u64) -> u64 {
 /// (one or two cache lines), then the messages. A word-sized message then
 /// costs 9 bytes instead of 16 (a flag next to each message would be padded
 /// to the message's alignment), which is less memory to fault in, fill and
-/// read back when a queue grows long. `reads` comes last, away from the
-/// flags, so the receivers' adds to it do not keep taking the flags' cache
-/// line away from the senders.
+/// read back when a queue grows long. The `read` flags come last, away from
+/// the `written` flags, so the receivers' stores to them do not keep taking
+/// the `written` flags' cache line away from the senders.
 #[repr(C)]
 struct Block<T> {
     /// Slot `i` holds a message (set by its sender only).
     written: [AtomicBool; BLOCK_CAP],
     next: AtomicPtr<Block<T>>,
     msgs: [UnsafeCell<MaybeUninit<T>>; BLOCK_CAP],
-    /// Slots whose receiver has finished with them; the block is released
-    /// when it reaches `BLOCK_CAP`.
-    reads: AtomicUsize,
+    /// Slot `i`'s receiver has finished with the block (set by that
+    /// receiver only, as its last access).
+    read: [AtomicBool; BLOCK_CAP],
+    /// The next block in the channel's `deferred` stack.
+    next_deferred: AtomicPtr<Block<T>>,
 }
 
 impl<T> Block<T> {
@@ -151,8 +159,8 @@ impl<T> Block<T> {
         if block.is_null() {
             handle_alloc_error(layout);
         }
-        // All-zero bytes are a valid empty block: no slot written, a null
-        // `next`, a zero read count, and `UnsafeCell<MaybeUninit<T>>`
+        // All-zero bytes are a valid empty block: no slot written or read,
+        // null `next` and `next_deferred`, and `UnsafeCell<MaybeUninit<T>>`
         // contents that may hold any bytes.
         block
     }
@@ -164,7 +172,8 @@ impl<T> Block<T> {
             written: core::array::from_fn(|_| AtomicBool::new(false)),
             next: AtomicPtr::new(ptr::null_mut()),
             msgs: core::array::from_fn(|_| UnsafeCell::new(MaybeUninit::uninit())),
-            reads: AtomicUsize::new(0),
+            read: core::array::from_fn(|_| AtomicBool::new(false)),
+            next_deferred: AtomicPtr::new(ptr::null_mut()),
         }))
     }
 
@@ -183,10 +192,18 @@ impl<T> Block<T> {
     /// Makes a fully released block empty again, for reuse.
     fn reset(&self) {
         self.next.store(ptr::null_mut(), Ordering::Relaxed);
-        self.reads.store(0, Ordering::Relaxed);
-        for written in &self.written {
+        self.next_deferred.store(ptr::null_mut(), Ordering::Relaxed);
+        for (written, read) in self.written.iter().zip(&self.read) {
             written.store(false, Ordering::Relaxed);
+            read.store(false, Ordering::Relaxed);
         }
+    }
+
+    /// True once every slot's receiver has finished with the block; then
+    /// all their accesses (and, through the `written` flags they acquired,
+    /// the senders') happen before the caller's next ones.
+    fn all_read(&self) -> bool {
+        self.read.iter().all(|read| read.load(Ordering::Acquire))
     }
 
     /// Waits until the sender that claimed slot `offset` has written it.
@@ -269,6 +286,10 @@ pub struct Channel<T> {
     tail: CachePadded<Position<T>>,
     /// A released block kept for the next sender that needs one, or null.
     spare: AtomicPtr<Block<T>>,
+    /// Blocks whose slots were all claimed while some receiver was still
+    /// reading from them, linked through `next_deferred` (see
+    /// `release_block`).
+    deferred: AtomicPtr<Block<T>>,
     /// Receivers blocked while the channel is empty.
     receivers: SyncWaiters,
     #[cfg(all(test, not(loom)))]
@@ -298,6 +319,7 @@ impl<T> Channel<T> {
             head: CachePadded::new(Position::new()),
             tail: CachePadded::new(Position::new()),
             spare: AtomicPtr::new(ptr::null_mut()),
+            deferred: AtomicPtr::new(ptr::null_mut()),
             receivers: SyncWaiters::new(),
             #[cfg(all(test, not(loom)))]
             stats: Default::default(),
@@ -361,6 +383,62 @@ impl<T> Channel<T> {
         }
         // SAFETY: the caller owns the block.
         unsafe { self.free_block(block) }
+    }
+
+    /// Releases a block all of whose slots were claimed by receivers, on
+    /// behalf of the receiver that claimed the last one: at once if every
+    /// receiver has finished with it, else onto the `deferred` stack, to be
+    /// released by a later call once they have. Earlier deferred blocks are
+    /// retried first.
+    ///
+    /// # Safety
+    /// The caller claimed and read `block`'s last slot, and makes no other
+    /// access to `block`.
+    unsafe fn release_block(&self, block: *mut Block<T>) {
+        if !self.deferred.load(Ordering::Relaxed).is_null() {
+            let mut deferred = self.deferred.swap(ptr::null_mut(), Ordering::Acquire);
+            while !deferred.is_null() {
+                // SAFETY: taken off the stack, so this thread alone releases
+                // it; it stays live until then.
+                let next = unsafe { (*deferred).next_deferred.load(Ordering::Relaxed) };
+                // SAFETY: as above.
+                unsafe { self.release_or_defer(deferred) };
+                deferred = next;
+            }
+        }
+        // SAFETY: forwarded caller contract.
+        unsafe { self.release_or_defer(block) };
+    }
+
+    /// Recycles `block` if every receiver has finished with it, else pushes
+    /// it onto the `deferred` stack.
+    ///
+    /// # Safety
+    /// All of `block`'s slots were claimed by receivers, and the caller
+    /// alone may release it (it claimed the last slot, or took the block off
+    /// the `deferred` stack).
+    unsafe fn release_or_defer(&self, block: *mut Block<T>) {
+        // SAFETY: live until released, by the caller's contract.
+        let block_ref = unsafe { &*block };
+        if block_ref.all_read() {
+            // SAFETY: every receiver has finished with the block (seen with
+            // acquire), and every sender before the flag its receiver read.
+            unsafe { self.recycle(block) };
+            return;
+        }
+        let mut top = self.deferred.load(Ordering::Relaxed);
+        loop {
+            block_ref.next_deferred.store(top, Ordering::Relaxed);
+            match self.deferred.compare_exchange_weak(
+                top,
+                block,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(current) => top = current,
+            }
+        }
     }
 
     /// Claims a slot at the tail and writes `msg` into it; gives `msg` back
@@ -665,13 +743,13 @@ impl<T> Channel<T> {
         // acquire). `MaybeUninit<T>` has the layout of `T`.
         let msg = unsafe { block_ref.msgs[offset].with(|cell| cell).cast::<T>().read() };
 
-        // This add is our last access to the block.
-        if block_ref.reads.fetch_add(1, Ordering::AcqRel) == BLOCK_CAP - 1 {
-            // SAFETY: every slot has been read and every reader has finished
-            // with the block (each one's accesses happen before its add,
-            // which our add acquired); each sender finished before the
-            // `written` flag its reader acquired.
-            unsafe { self.recycle(block) };
+        // Unless we hold the block's last slot, this store is our last
+        // access to the block.
+        block_ref.read[offset].store(true, Ordering::Release);
+        if offset + 1 == BLOCK_CAP {
+            // SAFETY: we claimed the block's last slot, and so, after every
+            // other slot was claimed, the duty to release it.
+            unsafe { self.release_block(block) };
         }
         Ok(msg)
     }
@@ -1033,11 +1111,25 @@ impl<T> Drop for Channel<T> {
             block: self.head.block.load(Ordering::Relaxed),
             wait_for_writers: false,
         };
-        // Take the spare first, so it is freed even if a drop panics.
+        // Take the spare and the deferred blocks first, so they are freed
+        // even if a drop panics. A deferred block still unread here had a
+        // receive reserved and never completed (a leaked
+        // `SelectedOperation`): its message is leaked, as it would be in the
+        // queue.
         let spare = self.spare.swap(ptr::null_mut(), Ordering::Relaxed);
         if !spare.is_null() {
             // SAFETY: we own the channel and so its spare block.
             unsafe { drain.chan.free_block(spare) };
+        }
+        let mut deferred = self.deferred.swap(ptr::null_mut(), Ordering::Relaxed);
+        while !deferred.is_null() {
+            // SAFETY: we own the channel and so its deferred blocks; no
+            // receiver is left to read from them.
+            unsafe {
+                let next = (*deferred).next_deferred.load(Ordering::Relaxed);
+                drain.chan.free_block(deferred);
+                deferred = next;
+            }
         }
         drain.run();
     }
@@ -1303,6 +1395,58 @@ mod tests {
     }
 
     #[test]
+    fn a_block_still_being_read_is_released_by_a_later_release() {
+        let chan = Channel::new();
+        for i in 0..2 * BLOCK_CAP {
+            chan.try_send(i).unwrap();
+        }
+        // A receiver claims the first slot and is slow to read it.
+        let mut slow = ListToken::default();
+        assert!(chan.reserve_recv(&mut slow));
+        // The rest of the first block is received, its last slot included:
+        // the block cannot be released while the slow read is pending.
+        for i in 1..BLOCK_CAP {
+            assert_eq!(chan.try_recv(), Ok(i));
+        }
+        assert!(!chan.deferred.load(Ordering::SeqCst).is_null());
+        assert!(chan.spare.load(Ordering::SeqCst).is_null());
+        assert_eq!(chan.stats.freed.load(Ordering::SeqCst), 0);
+        // SAFETY: `slow` holds a claim made on this channel, not completed.
+        assert_eq!(unsafe { chan.read_reserved(&mut slow) }, Ok(0));
+        // Nobody has released anything since: still deferred.
+        assert!(!chan.deferred.load(Ordering::SeqCst).is_null());
+        // The release of the second block retries the first one.
+        for i in BLOCK_CAP..2 * BLOCK_CAP {
+            assert_eq!(chan.try_recv(), Ok(i));
+        }
+        assert!(chan.deferred.load(Ordering::SeqCst).is_null());
+        // One block became the spare and the other was freed.
+        assert!(!chan.spare.load(Ordering::SeqCst).is_null());
+        assert_eq!(chan.stats.freed.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_never_completed_receive_leaves_its_block_to_drop() {
+        let chan = Channel::new();
+        let stats = chan.stats.clone();
+        for i in 0..BLOCK_CAP + 1 {
+            chan.try_send(i).unwrap();
+        }
+        // A receive is reserved and never completed (a leaked select).
+        let mut leaked = ListToken::default();
+        assert!(chan.reserve_recv(&mut leaked));
+        for i in 1..BLOCK_CAP + 1 {
+            assert_eq!(chan.try_recv(), Ok(i));
+        }
+        assert!(!chan.deferred.load(Ordering::SeqCst).is_null());
+        drop(chan);
+        assert_eq!(
+            stats.allocated.load(Ordering::SeqCst),
+            stats.freed.load(Ordering::SeqCst)
+        );
+    }
+
+    #[test]
     fn memory_returns_after_a_burst() {
         let chan = Channel::new();
         let n = scaled(10_000);
@@ -1458,7 +1602,10 @@ mod tests {
         let mut all: Vec<usize> = received.into_iter().flatten().collect();
         all.sort_unstable();
         assert_eq!(all, (0..SENDERS * per_sender).collect::<Vec<_>>());
-        assert!(live_blocks(&chan) <= 2);
+        // The head block and the spare, plus at most one deferred block per
+        // receiver that was still reading when a block's last slot was
+        // released (it waits for the next release, or the drop).
+        assert!(live_blocks(&chan) <= 2 + RECEIVERS);
     }
 
     #[test]

@@ -270,6 +270,31 @@ fn list_receiver_crosses_block_boundary() {
     });
 }
 
+#[test]
+fn list_receivers_race_to_release_a_block() {
+    // Two receivers take the last two slots of the first block (31 slots):
+    // whichever claimed the last slot releases the block, at once if the
+    // other has finished reading, else after it has (the release of the
+    // second block retries it).
+    model_with_preemptions(2, || {
+        let (s, r) = unbounded();
+        for i in 0..62u32 {
+            s.send(i).unwrap();
+        }
+        for i in 0..29u32 {
+            assert_eq!(r.recv(), Ok(i));
+        }
+        let other = r.clone();
+        let racer = thread::spawn(move || other.recv().unwrap());
+        let mine = r.recv().unwrap();
+        let theirs = racer.join().unwrap();
+        assert_eq!((mine.min(theirs), mine.max(theirs)), (29, 30));
+        for i in 31..62u32 {
+            assert_eq!(r.recv(), Ok(i));
+        }
+    });
+}
+
 /// A select send reserved and then given up (a dropped
 /// `SelectedOperation`) races with a plain sender and a receiver: the
 /// receiver gets exactly the real message, whether the given-up slot was
