@@ -50,8 +50,8 @@
 //! allocating; if a spare is already kept, the block is freed. Steady
 //! traffic therefore does not allocate, and after a burst the memory of
 //! all but one block returns to the allocator as soon as it is read (a
-//! block whose release was deferred waits for the next release or the
-//! channel's drop: at most one per receiver that was reading then).
+//! block whose release was deferred waits for the next release, the last
+//! receiver's going, or the channel's drop).
 //!
 //! Invariants: a slot's message is accessed by the sender that claimed the
 //! slot (until its `written` flag) and then by the receiver that claimed it
@@ -395,19 +395,26 @@ impl<T> Channel<T> {
     /// The caller claimed and read `block`'s last slot, and makes no other
     /// access to `block`.
     unsafe fn release_block(&self, block: *mut Block<T>) {
-        if !self.deferred.load(Ordering::Relaxed).is_null() {
-            let mut deferred = self.deferred.swap(ptr::null_mut(), Ordering::Acquire);
-            while !deferred.is_null() {
-                // SAFETY: taken off the stack, so this thread alone releases
-                // it; it stays live until then.
-                let next = unsafe { (*deferred).next_deferred.load(Ordering::Relaxed) };
-                // SAFETY: as above.
-                unsafe { self.release_or_defer(deferred) };
-                deferred = next;
-            }
-        }
+        self.retry_deferred();
         // SAFETY: forwarded caller contract.
         unsafe { self.release_or_defer(block) };
+    }
+
+    /// Releases the deferred blocks whose receivers have all finished;
+    /// pushes the others back.
+    fn retry_deferred(&self) {
+        if self.deferred.load(Ordering::Relaxed).is_null() {
+            return;
+        }
+        let mut deferred = self.deferred.swap(ptr::null_mut(), Ordering::Acquire);
+        while !deferred.is_null() {
+            // SAFETY: taken off the stack, so this thread alone releases it;
+            // it stays live until then.
+            let next = unsafe { (*deferred).next_deferred.load(Ordering::Relaxed) };
+            // SAFETY: as above; every slot of a deferred block was claimed.
+            unsafe { self.release_or_defer(deferred) };
+            deferred = next;
+        }
     }
 
     /// Recycles `block` if every receiver has finished with it, else pushes
@@ -1019,6 +1026,10 @@ impl<T> Channel<T> {
             wait_for_writers: true,
         };
         drain.run();
+        // Every receiver is gone, so every read has finished, except that
+        // of a receive reserved and never completed: its block stays
+        // deferred until `Drop`.
+        self.retry_deferred();
 
         let spare = self.spare.swap(ptr::null_mut(), Ordering::Acquire);
         if !spare.is_null() {
@@ -1439,6 +1450,9 @@ mod tests {
             assert_eq!(chan.try_recv(), Ok(i));
         }
         assert!(!chan.deferred.load(Ordering::SeqCst).is_null());
+        // The last receiver's going retries it, but its read never ends.
+        assert!(chan.disconnect_receivers());
+        assert!(!chan.deferred.load(Ordering::SeqCst).is_null());
         drop(chan);
         assert_eq!(
             stats.allocated.load(Ordering::SeqCst),
@@ -1602,10 +1616,11 @@ mod tests {
         let mut all: Vec<usize> = received.into_iter().flatten().collect();
         all.sort_unstable();
         assert_eq!(all, (0..SENDERS * per_sender).collect::<Vec<_>>());
-        // The head block and the spare, plus at most one deferred block per
-        // receiver that was still reading when a block's last slot was
-        // released (it waits for the next release, or the drop).
-        assert!(live_blocks(&chan) <= 2 + RECEIVERS);
+        // A block whose release was deferred (a receiver was still reading
+        // it) is released by the next retry, once its readers are done.
+        chan.retry_deferred();
+        assert!(chan.deferred.load(Ordering::SeqCst).is_null());
+        assert!(live_blocks(&chan) <= 2);
     }
 
     #[test]
