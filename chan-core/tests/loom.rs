@@ -249,20 +249,24 @@ fn array_blocked_sender_woken_by_receive() {
     });
 }
 
+/// Messages per list block under loom (`LAP` 32 minus the end position).
+const LIST_BLOCK: u32 = 31;
+
 #[test]
 fn list_receiver_crosses_block_boundary() {
-    // A block holds 31 messages: fill one, then race the sender that
-    // allocates the next block against the receiver draining the first.
+    // Fill a block but its last slot, then race the sender that fills it,
+    // allocates the next block and sends into it against the receiver
+    // draining the first.
     model_with_preemptions(3, || {
         let (s, r) = unbounded();
-        for i in 0..30u32 {
+        for i in 0..LIST_BLOCK - 1 {
             s.send(i).unwrap();
         }
         let producer = thread::spawn(move || {
-            s.send(30).unwrap();
-            s.send(31).unwrap();
+            s.send(LIST_BLOCK - 1).unwrap();
+            s.send(LIST_BLOCK).unwrap();
         });
-        for i in 0..32u32 {
+        for i in 0..=LIST_BLOCK {
             assert_eq!(r.recv(), Ok(i));
         }
         producer.join().unwrap();
@@ -272,24 +276,27 @@ fn list_receiver_crosses_block_boundary() {
 
 #[test]
 fn list_receivers_race_to_release_a_block() {
-    // Two receivers take the last two slots of the first block (31 slots):
-    // whichever claimed the last slot releases the block, at once if the
-    // other has finished reading, else after it has (the release of the
-    // second block retries it).
+    // Two receivers take the last two slots of the first block: whichever
+    // claimed the last slot releases the block, at once if the other has
+    // finished reading, else after it has (the release of the second block
+    // retries it).
     model_with_preemptions(2, || {
         let (s, r) = unbounded();
-        for i in 0..62u32 {
+        for i in 0..2 * LIST_BLOCK {
             s.send(i).unwrap();
         }
-        for i in 0..29u32 {
+        for i in 0..LIST_BLOCK - 2 {
             assert_eq!(r.recv(), Ok(i));
         }
         let other = r.clone();
         let racer = thread::spawn(move || other.recv().unwrap());
         let mine = r.recv().unwrap();
         let theirs = racer.join().unwrap();
-        assert_eq!((mine.min(theirs), mine.max(theirs)), (29, 30));
-        for i in 31..62u32 {
+        assert_eq!(
+            (mine.min(theirs), mine.max(theirs)),
+            (LIST_BLOCK - 2, LIST_BLOCK - 1)
+        );
+        for i in LIST_BLOCK..2 * LIST_BLOCK {
             assert_eq!(r.recv(), Ok(i));
         }
     });
