@@ -44,6 +44,7 @@ impl<T> Channel<T> {
     }
 
     /// Receives without blocking.
+    #[inline(never)]
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         self.take_due()
             .map(self.make_message)
@@ -51,6 +52,7 @@ impl<T> Channel<T> {
     }
 
     /// Receives, blocking until the message is due or `deadline` passes.
+    #[inline(never)]
     pub fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         if !self.received.load(Ordering::Relaxed) {
             loop {

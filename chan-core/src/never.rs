@@ -22,11 +22,13 @@ impl<T> Channel<T> {
     }
 
     /// Always `Empty`.
+    #[inline(never)]
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         Err(TryRecvError::Empty)
     }
 
     /// Sleeps until `deadline` (forever if none), then times out.
+    #[inline(never)]
     pub fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         crate::at::sleep_until(deadline);
         Err(RecvTimeoutError::Timeout)

@@ -70,6 +70,7 @@ impl<T> Channel<T> {
     }
 
     /// Receives without blocking.
+    #[inline(never)]
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         self.take_due()
             .map(self.make_message)
@@ -77,6 +78,7 @@ impl<T> Channel<T> {
     }
 
     /// Receives, blocking until a tick is due or `deadline` passes.
+    #[inline(never)]
     pub fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         loop {
             if let Some(when) = self.take_due() {

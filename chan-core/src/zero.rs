@@ -398,6 +398,7 @@ impl<T> Channel<T> {
     }
 
     /// Sends only if a receiver is already waiting.
+    #[inline(never)]
     pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
         let mut inner = self.lock();
         if let Some(entry) = inner.receivers.try_select() {
@@ -431,6 +432,7 @@ impl<T> Channel<T> {
     }
 
     /// Sends, blocking until a receiver takes the message or `deadline`.
+    #[inline(never)]
     pub fn send(&self, msg: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
         let mut msg = msg;
         loop {
@@ -498,6 +500,7 @@ impl<T> Channel<T> {
     }
 
     /// Receives only if a sender is already waiting.
+    #[inline(never)]
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         loop {
             let mut inner = self.lock();
@@ -545,6 +548,7 @@ impl<T> Channel<T> {
     }
 
     /// Receives, blocking until a sender hands over a message or `deadline`.
+    #[inline(never)]
     pub fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         loop {
             let mut inner = self.lock();
