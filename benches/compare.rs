@@ -196,13 +196,23 @@ struct Settings {
 
 /// Measures one row: every contender on workload `w`, flavor `f`, message `m`,
 /// contenders interleaved within each repetition, the median of the runs.
+///
+/// The contender that goes first moves on by one each repetition, so that
+/// over five repetitions each contender runs once in each position (first
+/// of the row, right after a previous row, last): with a fixed order the
+/// same contender would always go first, and whatever the position costs on
+/// a shared machine would fall on it every time.
 fn measure_row(w: Workload, f: Flavor, m: &str, s: &Settings) -> Vec<Outcome> {
     let cell =
         |c: &str| [w.id(), f.id(), m, c, &s.n.to_string(), &s.t.to_string()].map(String::from);
     let mut values: Vec<Vec<f64>> = vec![Vec::new(); CONTENDERS.len()];
     let mut outcomes: Vec<Option<Outcome>> = vec![None; CONTENDERS.len()];
-    for _ in 0..s.reps {
-        for (i, c) in CONTENDERS.iter().enumerate() {
+    for rep in 0..s.reps {
+        for turn in 0..CONTENDERS.len() {
+            // Repetition 0 starts with the baseline, whose first time sets
+            // the others' time limits.
+            let i = (turn + rep) % CONTENDERS.len();
+            let c = CONTENDERS[i];
             if outcomes[i].is_some() {
                 continue; // N/A, hang and error are final.
             }

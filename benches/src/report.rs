@@ -234,7 +234,7 @@ impl Report {
         );
         let _ = writeln!(
             md,
-            "- Each cell is the median of {} run(s), each run in a fresh process; contenders are interleaved per workload.",
+            "- Each cell is the median of {} run(s), each run in a fresh process; contenders are interleaved per workload, the first of them rotating from one repetition to the next.",
             self.reps
         );
         let _ = writeln!(
