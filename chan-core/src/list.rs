@@ -134,11 +134,14 @@ fn normalized(index: u64) -> u64 {
 
 /// A block of slots, linked to the next block once that one exists.
 ///
-/// The slots are split in two arrays: the `written` flags packed together
-/// (one or two cache lines), then the messages. A word-sized message then
-/// costs 9 bytes instead of 16 (a flag next to each message would be padded
-/// to the message's alignment), which is less memory to fault in, fill and
-/// read back when a queue grows long. The `read` flags come last, away from
+/// The slots are split in arrays: the `written` flags packed together (four
+/// cache lines), then the messages. A word-sized message then costs 10
+/// bytes with its `read` flag instead of 17 (a flag next to each message
+/// would be padded to the message's alignment), which is less memory to
+/// fault in, fill and read back when a queue grows long. The cost shows
+/// when a receiver runs right behind a sender on another core: each message
+/// then moves the flags' line as well as the message's between the cores
+/// (see `benches/src/bin/pinned_spsc.rs`). The `read` flags come last, away from
 /// the `written` flags, so the receivers' stores to them do not keep taking
 /// the `written` flags' cache line away from the senders.
 #[repr(C)]
@@ -411,8 +414,9 @@ impl<T> Channel<T> {
     /// # Safety
     /// The caller claimed and read `block`'s last slot, and makes no other
     /// access to `block`.
-    // Once per block: kept out of line so that `read_reserved`, which calls
-    // it, stays small enough to inline into every receive.
+    ///
+    /// Runs once per block, so it is kept out of line: `read_reserved`,
+    /// which calls it, then stays small enough to inline into every receive.
     #[inline(never)]
     unsafe fn release_block(&self, block: *mut Block<T>) {
         self.retry_deferred();
