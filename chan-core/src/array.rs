@@ -30,7 +30,7 @@
 //! and dropped exactly once: by a receiver, by `disconnect_receivers`, or by
 //! `Drop`.
 
-use crate::context::{Context, Operation, Selected};
+use crate::context::{spin_until, Context, Operation, Selected};
 use crate::err::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::select::{SelectHandle, Token};
 use crate::sync::{fence, AtomicU64, AtomicUsize, Backoff, Ordering, UnsafeCell};
@@ -266,6 +266,33 @@ impl<T> Channel<T> {
                 tail = self.tail.load(Ordering::Relaxed);
             }
         }
+    }
+
+    /// Before a blocking send reserves again: spins, within the thread's
+    /// spin budget, while the slot at the tail still holds last lap's
+    /// message. `reserve_send` on a full channel also reads `head` (and
+    /// fences), so retrying it in a loop takes the receivers' line away from
+    /// them on every try; this watches only the slot a receiver must free.
+    /// With one producer and one consumer on separate cores, 100,000
+    /// messages through `bounded(1)` took 15-30 ms with these spins, against
+    /// 52-65 ms without (`pinned_spsc chan b1 split`).
+    fn spin_while_full(&self) {
+        let tail = self.tail.load(Ordering::Relaxed);
+        if tail & self.disconnect_bit != 0 {
+            return;
+        }
+        let slot = self.slot(tail);
+        let last_laps = tail.wrapping_sub(self.one_lap).wrapping_add(1);
+        spin_until(|| slot.stamp.load(Ordering::Relaxed) & !SKIPPED_SEND != last_laps);
+    }
+
+    /// Before a blocking receive reserves again: spins, within the thread's
+    /// spin budget, while the slot at the head is still empty (as
+    /// `spin_while_full`, watching the slot instead of `tail`).
+    fn spin_while_empty(&self) {
+        let head = self.head.load(Ordering::Relaxed);
+        let slot = self.slot(head);
+        spin_until(|| slot.stamp.load(Ordering::Relaxed) != head);
     }
 
     /// Writes into a claimed slot.
@@ -656,6 +683,7 @@ impl<T> Channel<T> {
         let mut token = ArrayToken::default();
         let mut msg = msg;
         loop {
+            self.spin_while_full();
             let mut backoff = Backoff::new();
             let mut attempt = 0;
             loop {
@@ -741,6 +769,7 @@ impl<T> Channel<T> {
     fn recv_slow(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         let mut token = ArrayToken::default();
         loop {
+            self.spin_while_empty();
             let mut backoff = Backoff::new();
             let mut attempt = 0;
             loop {

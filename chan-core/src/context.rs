@@ -317,6 +317,28 @@ impl Context {
     }
 }
 
+/// Spins until `ready()` holds, for as long as the current thread's
+/// [`SpinBudget`] allows (the budget that [`Context::wait_until`] spins
+/// on, and that learns from this spin the same way); true if `ready()`
+/// held in time.
+///
+/// For a waiter that can watch the one location its partner will change:
+/// spinning there catches a partner running on another core without
+/// touching the partner's own cache lines, and costs nothing once the
+/// budget has learned that the partner shares this thread's core.
+pub(crate) fn spin_until(mut ready: impl FnMut() -> bool) -> bool {
+    let budget = SpinBudget::current();
+    for spin in 0..budget.spins() {
+        crate::sync::spin_loop();
+        if ready() {
+            budget.caught(spin + 1);
+            return true;
+        }
+    }
+    budget.missed();
+    false
+}
+
 #[cfg(not(loom))]
 std::thread_local! {
     /// The thread's spin budget, and a count of its waits (for probing).
@@ -493,6 +515,40 @@ mod tests {
                 .filter(|_| SpinBudget::current().spins() == SpinBudget::MAX)
                 .count();
             assert_eq!(probes, 1);
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn spin_until_spins_within_the_budget_and_teaches_it() {
+        std::thread::spawn(|| {
+            let budget = || SPIN_STATE.with(|state| state.get().0);
+            // An empty budget spins only on the periodic probe: one call in
+            // `PROBE_EVERY` sees a condition that is already true.
+            let caught = (0..SpinBudget::PROBE_EVERY)
+                .filter(|_| spin_until(|| true))
+                .count();
+            assert_eq!(caught, 1);
+            // That catch (after one spin) gave the budget room for the next
+            // calls, which catch too.
+            assert_eq!(budget(), 2);
+            assert!(spin_until(|| true));
+            // A condition that turns true at the fourth check, within a
+            // budget of four spins, is caught and doubles the budget.
+            SpinBudget::current().caught(2);
+            assert_eq!(budget(), 4);
+            let mut checks = 0;
+            assert!(spin_until(|| {
+                checks += 1;
+                checks == 4
+            }));
+            assert_eq!(budget(), 8);
+            // A condition that never holds wears the budget down to nothing.
+            for _ in 0..12 {
+                assert!(!spin_until(|| false));
+            }
+            assert_eq!(budget(), 0);
         })
         .join()
         .unwrap();
