@@ -119,31 +119,18 @@ impl Context {
             std::thread_local! {
                 static CACHED: std::cell::Cell<Option<Context>> = const { std::cell::Cell::new(None) };
             }
-            let mut f = Some(f);
-            let mut run = |cx: &Context| {
-                cx.reset();
-                let f = f.take().expect("context closure runs once");
-                f(cx)
-            };
-            let result = CACHED.try_with(|cell| match cell.take() {
+            // The cell stays empty while `f` runs, so a nested call makes a
+            // context of its own. If thread-local storage is being torn
+            // down, the context is a one-off.
+            let cx = match CACHED.try_with(|cell| cell.take()) {
                 // Nobody else holds the cached context: reuse it.
-                Some(cx) if Arc::strong_count(&cx.inner) == 1 => {
-                    let result = run(&cx);
-                    cell.set(Some(cx));
-                    result
-                }
-                _ => {
-                    let cx = Context::for_current_thread();
-                    let result = run(&cx);
-                    cell.set(Some(cx));
-                    result
-                }
-            });
-            match result {
-                Ok(result) => result,
-                // Thread-local storage is being torn down: use a one-off context.
-                Err(_) => run(&Context::for_current_thread()),
-            }
+                Ok(Some(cx)) if Arc::strong_count(&cx.inner) == 1 => cx,
+                _ => Context::for_current_thread(),
+            };
+            cx.reset();
+            let result = f(&cx);
+            let _ = CACHED.try_with(|cell| cell.set(Some(cx)));
+            result
         }
         #[cfg(loom)]
         {

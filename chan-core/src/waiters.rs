@@ -174,6 +174,13 @@ impl Drop for Waiters {
 /// A `Waiters` queue behind a lock, with a lock-free "nobody waits" check.
 pub struct SyncWaiters {
     queue: Mutex<Waiters>,
+    /// True when nothing is registered. Registering stores `false` with
+    /// `SeqCst`: that store and a notifier's `SeqCst` load are the
+    /// lost-wake-up guard (see `notify`). Removals store the queue's new
+    /// state with `Release` (a plain store, not a locked one, on x86): a
+    /// notifier that reads such a `true` reads it after the removal of every
+    /// entry registered before it, under the lock, so no waiter it should
+    /// wake is left; one that reads a stale `false` only takes the lock.
     is_empty: AtomicBool,
 }
 
@@ -219,7 +226,7 @@ impl SyncWaiters {
     pub fn unregister(&self, oper: Operation) -> Option<Entry> {
         let mut queue = self.queue.lock();
         let entry = queue.unregister(oper);
-        self.is_empty.store(queue.is_empty(), Ordering::SeqCst);
+        self.is_empty.store(queue.is_empty(), Ordering::Release);
         entry
     }
 
@@ -293,7 +300,7 @@ impl SyncWaiters {
         let Some(entry) = queue.try_select_where(|entry| !entry.packet.is_null()) else {
             return false;
         };
-        self.is_empty.store(queue.is_empty(), Ordering::SeqCst);
+        self.is_empty.store(queue.is_empty(), Ordering::Release);
         drop(queue);
         complete(entry.packet);
         entry.cx.unpark();
@@ -309,7 +316,7 @@ impl SyncWaiters {
         }
         let selected = queue.try_select();
         queue.notify_observers();
-        self.is_empty.store(queue.is_empty(), Ordering::SeqCst);
+        self.is_empty.store(queue.is_empty(), Ordering::Release);
         selected
     }
 
@@ -328,14 +335,14 @@ impl SyncWaiters {
     pub fn unwatch(&self, oper: Operation) {
         let mut queue = self.queue.lock();
         queue.unwatch(oper);
-        self.is_empty.store(queue.is_empty(), Ordering::SeqCst);
+        self.is_empty.store(queue.is_empty(), Ordering::Release);
     }
 
     /// Wakes every waiter with `Disconnected`.
     pub fn disconnect(&self) {
         let mut queue = self.queue.lock();
         queue.disconnect();
-        self.is_empty.store(queue.is_empty(), Ordering::SeqCst);
+        self.is_empty.store(queue.is_empty(), Ordering::Release);
     }
 }
 
