@@ -61,7 +61,7 @@ impl Waiters {
     #[inline]
     pub fn unregister(&mut self, oper: Operation) -> Option<Entry> {
         let index = self.selectors.iter().position(|entry| entry.oper == oper)?;
-        Some(self.selectors.remove(index))
+        Some(self.take_selector(index))
     }
 
     /// Selects the first waiting operation that belongs to another thread,
@@ -98,13 +98,25 @@ impl Waiters {
             match entry.cx.try_select(Selected::Operation(entry.oper)) {
                 Ok(()) => {
                     entry.cx.store_packet(entry.packet);
-                    return Some(self.selectors.remove(index));
+                    return Some(self.take_selector(index));
                 }
-                Err(_) if entry.packet.is_null() => drop(self.selectors.remove(index)),
+                Err(_) if entry.packet.is_null() => drop(self.take_selector(index)),
                 Err(_) => index += 1,
             }
         }
         None
+    }
+
+    /// Removes the selector at `index`, keeping the others in order. The
+    /// last one (usually the only one) is popped: `Vec::remove` would call
+    /// `memmove` even to move nothing.
+    #[inline]
+    fn take_selector(&mut self, index: usize) -> Entry {
+        if index + 1 == self.selectors.len() {
+            self.selectors.pop().expect("index is in bounds")
+        } else {
+            self.selectors.remove(index)
+        }
     }
 
     /// True if some waiting operation of another thread could be selected.
