@@ -332,9 +332,12 @@ std::thread_local! {
     static SPIN_STATE: std::cell::Cell<(u32, u32)> = const { std::cell::Cell::new((0, 0)) };
 }
 
-/// How long a thread spins in [`Context::wait_until`] before it yields:
-/// a per-thread budget of spin iterations (one state check and one spin
-/// hint each, some 15-30 ns) that adapts to what the spinning achieves.
+/// How long a thread spins in [`Context::wait_until`] before it yields, and
+/// in [`spin_until`] before it gives up: a per-thread budget of spin
+/// iterations (one check and one spin hint each, some 15-30 ns) that adapts
+/// to what the spinning achieves. Both kinds of spin teach the one budget:
+/// either way it measures whether this thread's partners run on another
+/// core.
 ///
 /// A wait whose selection arrives after `k` spins raises the budget to at
 /// least `2k` (so it keeps catching partners that take as long); a wait that
