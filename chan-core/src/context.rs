@@ -235,16 +235,11 @@ impl Context {
     /// at once, so the whole phase is tens of microseconds at most; then the
     /// thread parks and uses no CPU.
     pub fn wait_until(&self, deadline: Option<Instant>) -> Selected {
-        let budget = SpinBudget::current();
-        for spin in 0..budget.spins() {
-            let selected = self.selected();
-            if selected != Selected::Waiting {
-                budget.caught(spin);
-                return selected;
-            }
-            crate::sync::spin_loop();
+        // A selection never reverts to `Waiting`, so reading it again after
+        // the spin caught it gives the same value.
+        if spin_until(|| self.selected() != Selected::Waiting) {
+            return self.selected();
         }
-        budget.missed();
         if let Some(selected) = self.yield_while_waiting(Self::YIELD_ROUNDS, deadline) {
             return selected;
         }
