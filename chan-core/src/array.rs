@@ -90,11 +90,64 @@ struct Packet<T> {
     msg: UnsafeCell<MaybeUninit<T>>,
 }
 
+/// How a reserve attempt that neither claimed a slot nor found the channel
+/// full (or empty) tries again.
+enum Retry<'a> {
+    /// At once, from this position.
+    Now(u64),
+    /// After a short spin (lost a race to another claim), from this
+    /// position.
+    Spin(u64),
+    /// After a short spin (the other side is about to move), from the
+    /// position this counter holds then.
+    SpinThenReload(&'a AtomicU64),
+    /// After backing off (another thread is midway through its slot), from
+    /// the position this counter holds then.
+    Snooze(&'a AtomicU64),
+}
+
+impl Retry<'_> {
+    /// Waits as the attempt asked; returns the position to try next.
+    #[inline]
+    fn back_off(self, backoff: &mut Backoff) -> u64 {
+        match self {
+            Retry::Now(position) => position,
+            Retry::Spin(position) => {
+                backoff.spin();
+                position
+            }
+            Retry::SpinThenReload(counter) => {
+                backoff.spin();
+                counter.load(Ordering::Relaxed)
+            }
+            Retry::Snooze(counter) => {
+                backoff.snooze();
+                counter.load(Ordering::Relaxed)
+            }
+        }
+    }
+}
+
 /// How many times a blocking `send`/`recv` retries (after a short spin)
 /// before it registers and waits. Registering early pays: a registered
 /// waiter has its operation completed by the partner (see `Packet`), and
 /// `Context::wait_until` still spins and yields before it parks.
 const RETRIES_BEFORE_BLOCKING: u32 = 1;
+
+/// A blocking operation's last tries before it registers: `reserve`, and
+/// again after a short spin, up to `RETRIES_BEFORE_BLOCKING` retries; true
+/// once `reserve` held.
+#[inline]
+fn retry_before_blocking(mut reserve: impl FnMut() -> bool) -> bool {
+    let mut backoff = Backoff::new();
+    for _ in 0..RETRIES_BEFORE_BLOCKING {
+        if reserve() {
+            return true;
+        }
+        backoff.spin();
+    }
+    reserve()
+}
 
 /// The partner has not finished with the packet.
 const PACKET_PENDING: usize = 0;
@@ -221,50 +274,68 @@ impl<T> Channel<T> {
     }
 
     /// Claims a slot to write into; false if the channel is full.
+    ///
+    /// The first attempt is inlined into the caller; only contention (a
+    /// lost claim, a slot another sender is still writing, a receiver about
+    /// to free the slot) goes on in `reserve_send_contended`.
     #[inline]
     fn reserve_send(&self, token: &mut ArrayToken) -> bool {
+        match self.try_reserve_send_at(self.tail.load(Ordering::Relaxed), token) {
+            Ok(reserved) => reserved,
+            Err(retry) => self.reserve_send_contended(retry, token),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn reserve_send_contended(&self, first: Retry<'_>, token: &mut ArrayToken) -> bool {
         let mut backoff = Backoff::new();
-        let mut tail = self.tail.load(Ordering::Relaxed);
+        let mut tail = first.back_off(&mut backoff);
         loop {
-            if tail & self.disconnect_bit != 0 {
-                token.slot = ptr::null();
-                return true;
+            match self.try_reserve_send_at(tail, token) {
+                Ok(reserved) => return reserved,
+                Err(retry) => tail = retry.back_off(&mut backoff),
             }
-            let slot = self.slot(tail);
-            let stamp = slot.stamp.load(Ordering::Acquire);
-            if stamp == tail {
-                let new_tail = self.next_position(tail);
-                match self.tail.compare_exchange_weak(
-                    tail,
-                    new_tail,
-                    Ordering::SeqCst,
-                    Ordering::Relaxed,
-                ) {
-                    Ok(_) => {
-                        token.slot = slot as *const Slot<T> as *const u8;
-                        token.stamp = tail + 1;
-                        return true;
-                    }
-                    Err(current) => {
-                        tail = current;
-                        backoff.spin();
-                    }
+        }
+    }
+
+    /// One attempt to claim the slot at `tail`: `Ok` with the answer of
+    /// `reserve_send`, or how to try again.
+    #[inline(always)]
+    fn try_reserve_send_at(&self, tail: u64, token: &mut ArrayToken) -> Result<bool, Retry<'_>> {
+        if tail & self.disconnect_bit != 0 {
+            token.slot = ptr::null();
+            return Ok(true);
+        }
+        let slot = self.slot(tail);
+        let stamp = slot.stamp.load(Ordering::Acquire);
+        if stamp == tail {
+            let new_tail = self.next_position(tail);
+            match self.tail.compare_exchange_weak(
+                tail,
+                new_tail,
+                Ordering::SeqCst,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => {
+                    token.slot = slot as *const Slot<T> as *const u8;
+                    token.stamp = tail + 1;
+                    Ok(true)
                 }
-            } else if (stamp & !SKIPPED_SEND).wrapping_add(self.one_lap) == tail + 1 {
-                // The slot still holds last lap's message (or a skipped
-                // send): full, unless a receiver is about to free it.
-                fence(Ordering::SeqCst);
-                let head = self.head.load(Ordering::Relaxed);
-                if head.wrapping_add(self.one_lap) == tail {
-                    return false;
-                }
-                backoff.spin();
-                tail = self.tail.load(Ordering::Relaxed);
-            } else {
-                // Another sender claimed this slot and has not finished.
-                backoff.snooze();
-                tail = self.tail.load(Ordering::Relaxed);
+                Err(current) => Err(Retry::Spin(current)),
             }
+        } else if (stamp & !SKIPPED_SEND).wrapping_add(self.one_lap) == tail + 1 {
+            // The slot still holds last lap's message (or a skipped
+            // send): full, unless a receiver is about to free it.
+            fence(Ordering::SeqCst);
+            let head = self.head.load(Ordering::Relaxed);
+            if head.wrapping_add(self.one_lap) == tail {
+                return Ok(false);
+            }
+            Err(Retry::SpinThenReload(&self.tail))
+        } else {
+            // Another sender claimed this slot and has not finished.
+            Err(Retry::Snooze(&self.tail))
         }
     }
 
@@ -317,67 +388,84 @@ impl<T> Channel<T> {
     }
 
     /// Claims a slot to read from; false if the channel is empty.
+    ///
+    /// As `reserve_send`: the first attempt is inlined, contention goes on
+    /// in `reserve_recv_contended`.
     #[inline]
     fn reserve_recv(&self, token: &mut ArrayToken) -> bool {
+        match self.try_reserve_recv_at(self.head.load(Ordering::Relaxed), token) {
+            Ok(reserved) => reserved,
+            Err(retry) => self.reserve_recv_contended(retry, token),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn reserve_recv_contended(&self, first: Retry<'_>, token: &mut ArrayToken) -> bool {
         let mut backoff = Backoff::new();
-        let mut head = self.head.load(Ordering::Relaxed);
+        let mut head = first.back_off(&mut backoff);
         loop {
-            let slot = self.slot(head);
-            let stamp = slot.stamp.load(Ordering::Acquire);
-            if stamp == head + 1 {
-                let new_head = self.next_position(head);
-                match self.head.compare_exchange_weak(
-                    head,
-                    new_head,
-                    Ordering::SeqCst,
-                    Ordering::Relaxed,
-                ) {
-                    Ok(_) => {
-                        token.slot = slot as *const Slot<T> as *const u8;
-                        token.stamp = head.wrapping_add(self.one_lap);
-                        return true;
-                    }
-                    Err(current) => {
-                        head = current;
-                        backoff.spin();
-                    }
-                }
-            } else if stamp == head {
-                // The slot is empty: the channel is empty unless a sender is
-                // about to fill it.
-                fence(Ordering::SeqCst);
-                let tail = self.tail.load(Ordering::Relaxed);
-                if tail & !self.disconnect_bit == head {
-                    if tail & self.disconnect_bit != 0 {
-                        token.slot = ptr::null();
-                        return true;
-                    }
-                    return false;
-                }
-                backoff.spin();
-                head = self.head.load(Ordering::Relaxed);
-            } else if stamp == (head + 1) | SKIPPED_SEND {
-                // A select gave up the send it reserved here: step over it.
-                let new_head = self.next_position(head);
-                match self.head.compare_exchange_weak(
-                    head,
-                    new_head,
-                    Ordering::SeqCst,
-                    Ordering::Relaxed,
-                ) {
-                    Ok(_) => {
-                        slot.stamp
-                            .store(head.wrapping_add(self.one_lap), Ordering::Release);
-                        self.wake_sender();
-                        head = new_head;
-                    }
-                    Err(current) => head = current,
-                }
-            } else {
-                // A sender claimed the slot but has not finished writing.
-                backoff.snooze();
-                head = self.head.load(Ordering::Relaxed);
+            match self.try_reserve_recv_at(head, token) {
+                Ok(reserved) => return reserved,
+                Err(retry) => head = retry.back_off(&mut backoff),
             }
+        }
+    }
+
+    /// One attempt to claim the slot at `head`: `Ok` with the answer of
+    /// `reserve_recv`, or how to try again.
+    #[inline(always)]
+    fn try_reserve_recv_at(&self, head: u64, token: &mut ArrayToken) -> Result<bool, Retry<'_>> {
+        let slot = self.slot(head);
+        let stamp = slot.stamp.load(Ordering::Acquire);
+        if stamp == head + 1 {
+            let new_head = self.next_position(head);
+            match self.head.compare_exchange_weak(
+                head,
+                new_head,
+                Ordering::SeqCst,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => {
+                    token.slot = slot as *const Slot<T> as *const u8;
+                    token.stamp = head.wrapping_add(self.one_lap);
+                    Ok(true)
+                }
+                Err(current) => Err(Retry::Spin(current)),
+            }
+        } else if stamp == head {
+            // The slot is empty: the channel is empty unless a sender is
+            // about to fill it.
+            fence(Ordering::SeqCst);
+            let tail = self.tail.load(Ordering::Relaxed);
+            if tail & !self.disconnect_bit == head {
+                if tail & self.disconnect_bit != 0 {
+                    token.slot = ptr::null();
+                    return Ok(true);
+                }
+                return Ok(false);
+            }
+            Err(Retry::SpinThenReload(&self.head))
+        } else if stamp == (head + 1) | SKIPPED_SEND {
+            // A select gave up the send it reserved here: step over it.
+            let new_head = self.next_position(head);
+            match self.head.compare_exchange_weak(
+                head,
+                new_head,
+                Ordering::SeqCst,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => {
+                    slot.stamp
+                        .store(head.wrapping_add(self.one_lap), Ordering::Release);
+                    self.wake_sender();
+                    Err(Retry::Now(new_head))
+                }
+                Err(current) => Err(Retry::Now(current)),
+            }
+        } else {
+            // A sender claimed the slot but has not finished writing.
+            Err(Retry::Snooze(&self.head))
         }
     }
 
@@ -684,19 +772,10 @@ impl<T> Channel<T> {
         let mut msg = msg;
         loop {
             self.spin_while_full();
-            let mut backoff = Backoff::new();
-            let mut attempt = 0;
-            loop {
-                if self.reserve_send(&mut token) {
-                    // SAFETY: the token was just reserved on this channel.
-                    return unsafe { self.write_reserved(&mut token, msg) }
-                        .map_err(SendTimeoutError::Disconnected);
-                }
-                if backoff.is_completed() || attempt == RETRIES_BEFORE_BLOCKING {
-                    break;
-                }
-                attempt += 1;
-                backoff.spin();
+            if retry_before_blocking(|| self.reserve_send(&mut token)) {
+                // SAFETY: the token was just reserved on this channel.
+                return unsafe { self.write_reserved(&mut token, msg) }
+                    .map_err(SendTimeoutError::Disconnected);
             }
             if let Some(deadline) = deadline {
                 if Instant::now() >= deadline {
@@ -770,19 +849,10 @@ impl<T> Channel<T> {
         let mut token = ArrayToken::default();
         loop {
             self.spin_while_empty();
-            let mut backoff = Backoff::new();
-            let mut attempt = 0;
-            loop {
-                if self.reserve_recv(&mut token) {
-                    // SAFETY: the token was just reserved on this channel.
-                    return unsafe { self.read_reserved(&mut token) }
-                        .map_err(|()| RecvTimeoutError::Disconnected);
-                }
-                if backoff.is_completed() || attempt == RETRIES_BEFORE_BLOCKING {
-                    break;
-                }
-                attempt += 1;
-                backoff.spin();
+            if retry_before_blocking(|| self.reserve_recv(&mut token)) {
+                // SAFETY: the token was just reserved on this channel.
+                return unsafe { self.read_reserved(&mut token) }
+                    .map_err(|()| RecvTimeoutError::Disconnected);
             }
             if let Some(deadline) = deadline {
                 if Instant::now() >= deadline {
