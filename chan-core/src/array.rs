@@ -128,6 +128,25 @@ impl Retry<'_> {
     }
 }
 
+/// Goes on with a reservation whose first attempt asked to retry: backs off
+/// as each attempt asks, until one claims a slot or finds the channel full
+/// (or empty). Out of line, so that the inlined first attempt stays small.
+#[cold]
+#[inline(never)]
+fn reserve_contended<'a>(
+    first: Retry<'a>,
+    mut attempt: impl FnMut(u64) -> Result<bool, Retry<'a>>,
+) -> bool {
+    let mut backoff = Backoff::new();
+    let mut position = first.back_off(&mut backoff);
+    loop {
+        match attempt(position) {
+            Ok(reserved) => return reserved,
+            Err(retry) => position = retry.back_off(&mut backoff),
+        }
+    }
+}
+
 /// How many times a blocking `send`/`recv` retries (after a short spin)
 /// before it registers and waits. Registering early pays: a registered
 /// waiter has its operation completed by the partner (see `Packet`), and
@@ -277,25 +296,12 @@ impl<T> Channel<T> {
     ///
     /// The first attempt is inlined into the caller; only contention (a
     /// lost claim, a slot another sender is still writing, a receiver about
-    /// to free the slot) goes on in `reserve_send_contended`.
+    /// to free the slot) goes on in `reserve_contended`.
     #[inline]
     fn reserve_send(&self, token: &mut ArrayToken) -> bool {
         match self.try_reserve_send_at(self.tail.load(Ordering::Relaxed), token) {
             Ok(reserved) => reserved,
-            Err(retry) => self.reserve_send_contended(retry, token),
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn reserve_send_contended(&self, first: Retry<'_>, token: &mut ArrayToken) -> bool {
-        let mut backoff = Backoff::new();
-        let mut tail = first.back_off(&mut backoff);
-        loop {
-            match self.try_reserve_send_at(tail, token) {
-                Ok(reserved) => return reserved,
-                Err(retry) => tail = retry.back_off(&mut backoff),
-            }
+            Err(retry) => reserve_contended(retry, |tail| self.try_reserve_send_at(tail, token)),
         }
     }
 
@@ -390,25 +396,12 @@ impl<T> Channel<T> {
     /// Claims a slot to read from; false if the channel is empty.
     ///
     /// As `reserve_send`: the first attempt is inlined, contention goes on
-    /// in `reserve_recv_contended`.
+    /// in `reserve_contended`.
     #[inline]
     fn reserve_recv(&self, token: &mut ArrayToken) -> bool {
         match self.try_reserve_recv_at(self.head.load(Ordering::Relaxed), token) {
             Ok(reserved) => reserved,
-            Err(retry) => self.reserve_recv_contended(retry, token),
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn reserve_recv_contended(&self, first: Retry<'_>, token: &mut ArrayToken) -> bool {
-        let mut backoff = Backoff::new();
-        let mut head = first.back_off(&mut backoff);
-        loop {
-            match self.try_reserve_recv_at(head, token) {
-                Ok(reserved) => return reserved,
-                Err(retry) => head = retry.back_off(&mut backoff),
-            }
+            Err(retry) => reserve_contended(retry, |head| self.try_reserve_recv_at(head, token)),
         }
     }
 
