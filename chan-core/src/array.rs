@@ -292,6 +292,17 @@ impl<T> Channel<T> {
         unsafe { self.buffer.get_unchecked(index as usize) }
     }
 
+    /// Moves `counter` (`head` or `tail`) from `position` to the next
+    /// position: `Ok(next)` if this thread's compare-and-swap won, else
+    /// `Err(current)`.
+    #[inline(always)]
+    fn advance(&self, counter: &AtomicU64, position: u64) -> Result<u64, u64> {
+        let next = self.next_position(position);
+        counter
+            .compare_exchange_weak(position, next, Ordering::SeqCst, Ordering::Relaxed)
+            .map(|_| next)
+    }
+
     /// Claims a slot to write into; false if the channel is full.
     ///
     /// The first attempt is inlined into the caller; only contention (a
@@ -316,13 +327,7 @@ impl<T> Channel<T> {
         let slot = self.slot(tail);
         let stamp = slot.stamp.load(Ordering::Acquire);
         if stamp == tail {
-            let new_tail = self.next_position(tail);
-            match self.tail.compare_exchange_weak(
-                tail,
-                new_tail,
-                Ordering::SeqCst,
-                Ordering::Relaxed,
-            ) {
+            match self.advance(&self.tail, tail) {
                 Ok(_) => {
                     token.slot = slot as *const Slot<T> as *const u8;
                     token.stamp = tail + 1;
@@ -412,13 +417,7 @@ impl<T> Channel<T> {
         let slot = self.slot(head);
         let stamp = slot.stamp.load(Ordering::Acquire);
         if stamp == head + 1 {
-            let new_head = self.next_position(head);
-            match self.head.compare_exchange_weak(
-                head,
-                new_head,
-                Ordering::SeqCst,
-                Ordering::Relaxed,
-            ) {
+            match self.advance(&self.head, head) {
                 Ok(_) => {
                     token.slot = slot as *const Slot<T> as *const u8;
                     token.stamp = head.wrapping_add(self.one_lap);
@@ -441,14 +440,8 @@ impl<T> Channel<T> {
             Err(Retry::SpinThenReload(&self.head))
         } else if stamp == (head + 1) | SKIPPED_SEND {
             // A select gave up the send it reserved here: step over it.
-            let new_head = self.next_position(head);
-            match self.head.compare_exchange_weak(
-                head,
-                new_head,
-                Ordering::SeqCst,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => {
+            match self.advance(&self.head, head) {
+                Ok(new_head) => {
                     slot.stamp
                         .store(head.wrapping_add(self.one_lap), Ordering::Release);
                     self.wake_sender();
