@@ -8,7 +8,7 @@
 
 use crate::context::{Context, Operation};
 use crate::err::{RecvTimeoutError, TryRecvError};
-use crate::select::{SelectHandle, Token};
+use crate::select::{Readiness, SelectHandle, Token};
 use crate::sync::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -140,6 +140,20 @@ impl<T> SelectHandle for Channel<T> {
     }
     fn is_ready(&self) -> bool {
         !self.is_empty()
+    }
+    fn observe(&self) -> Readiness {
+        // `received` only turns true and time only grows: "not taken and not
+        // due" seen now held at every earlier moment too, and "taken" stays.
+        // The flag is read first, so a due check that fails proves the
+        // message was not due when the flag was read either.
+        let received = self.received.load(Ordering::SeqCst);
+        if received {
+            Readiness::Blocked(1)
+        } else if Instant::now() < self.delivery_time {
+            Readiness::Blocked(0)
+        } else {
+            Readiness::Ready
+        }
     }
     fn watch(&self, _oper: Operation, _cx: &Context) -> bool {
         self.is_ready()

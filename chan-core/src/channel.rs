@@ -7,7 +7,7 @@ use crate::counter;
 use crate::err::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
-use crate::select::{SelectHandle, Token};
+use crate::select::{Readiness, SelectHandle, Token};
 use crate::sync::Arc;
 use crate::{array, list, zero};
 use crate::{at as at_flavor, never as never_flavor, tick as tick_flavor};
@@ -818,6 +818,9 @@ impl<T> SelectHandle for Sender<T> {
     fn is_ready(&self) -> bool {
         forward_select_handle!(self, handle => handle.is_ready())
     }
+    fn observe(&self) -> Readiness {
+        forward_select_handle!(self, handle => handle.observe())
+    }
     fn watch(&self, oper: Operation, cx: &Context) -> bool {
         forward_select_handle!(self, handle => handle.watch(oper, cx))
     }
@@ -870,6 +873,9 @@ impl<T> SelectHandle for Receiver<T> {
     }
     fn is_ready(&self) -> bool {
         self.with_handle(|handle| handle.is_ready())
+    }
+    fn observe(&self) -> Readiness {
+        self.with_handle(|handle| handle.observe())
     }
     fn watch(&self, oper: Operation, cx: &Context) -> bool {
         self.with_handle(|handle| handle.watch(oper, cx))

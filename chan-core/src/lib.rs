@@ -38,7 +38,7 @@ pub use err::{
 pub mod internal {
     pub use crate::channel::{read, receiver_channel_id, sender_channel_id, write};
     pub use crate::context::{Context, Operation, Selected};
-    pub use crate::select::{SelectHandle, Token};
+    pub use crate::select::{Readiness, SelectHandle, Token};
 
     /// Checks a loom model with `builder`, then prints how many executions
     /// loom explored as `loom: explored N iterations` (`scripts/loom.sh`

@@ -4,7 +4,7 @@
 
 use crate::context::{Context, Operation};
 use crate::err::{RecvTimeoutError, TryRecvError};
-use crate::select::{SelectHandle, Token};
+use crate::select::{Readiness, SelectHandle, Token};
 use std::marker::PhantomData;
 use std::time::Instant;
 
@@ -62,6 +62,9 @@ impl<T> SelectHandle for Channel<T> {
     }
     fn is_ready(&self) -> bool {
         false
+    }
+    fn observe(&self) -> Readiness {
+        Readiness::Blocked(0)
     }
     fn watch(&self, _oper: Operation, _cx: &Context) -> bool {
         false

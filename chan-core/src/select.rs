@@ -26,6 +26,23 @@ pub struct Token {
     pub tick: Option<Instant>,
 }
 
+/// What one look at an operation's channel found: see
+/// [`SelectHandle::observe`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readiness {
+    /// The operation would not block now (or may not: a partner is midway
+    /// through a change), so the caller should try it.
+    Ready,
+    /// The operation would block. The stamp identifies the state of the
+    /// channel that blocks it: two observations made at `t1 < t2` that both
+    /// return `Blocked` with equal stamps prove that the operation would
+    /// have blocked at every moment between `t1` and `t2`. A flavor builds
+    /// the stamp from counters that only grow (a position, a count of
+    /// registrations), so a state that changed and changed back still
+    /// shows a new stamp.
+    Blocked(u128),
+}
+
 /// One side of a channel, as the select engine sees it.
 pub trait SelectHandle {
     /// Tries to reserve the operation without blocking. On success the
@@ -49,6 +66,18 @@ pub trait SelectHandle {
 
     /// True if the operation would not block right now.
     fn is_ready(&self) -> bool;
+
+    /// Whether the operation would block, with a stamp of the blocking
+    /// state; the select engine gives up (`try_select`, a timeout) only
+    /// after two rounds of observations with equal stamps, which proves
+    /// that at one moment between them no operation could proceed.
+    fn observe(&self) -> Readiness {
+        if self.is_ready() {
+            Readiness::Ready
+        } else {
+            Readiness::Blocked(0)
+        }
+    }
 
     /// Registers interest in readiness without an operation; returns true
     /// if the operation may already be ready.
@@ -91,6 +120,9 @@ impl<T: SelectHandle + ?Sized> SelectHandle for &T {
     }
     fn is_ready(&self) -> bool {
         (**self).is_ready()
+    }
+    fn observe(&self) -> Readiness {
+        (**self).observe()
     }
     fn watch(&self, oper: Operation, cx: &Context) -> bool {
         (**self).watch(oper, cx)

@@ -10,7 +10,7 @@
 
 use crate::context::{Context, Operation};
 use crate::err::{RecvTimeoutError, TryRecvError};
-use crate::select::{SelectHandle, Token};
+use crate::select::{Readiness, SelectHandle, Token};
 use crate::sync::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -144,6 +144,18 @@ impl<T> SelectHandle for Channel<T> {
     }
     fn is_ready(&self) -> bool {
         !self.is_empty()
+    }
+    fn observe(&self) -> Readiness {
+        // The next delivery only moves forward and time only grows: the same
+        // schedule seen twice, with the tick not due at the second look,
+        // was not due at any moment in between. The schedule is read before
+        // the clock for that reason.
+        let scheduled = self.next_delivery.load(Ordering::SeqCst);
+        if self.now_nanos() < scheduled {
+            Readiness::Blocked(u128::from(scheduled))
+        } else {
+            Readiness::Ready
+        }
     }
     fn watch(&self, _oper: Operation, _cx: &Context) -> bool {
         self.is_ready()

@@ -1,22 +1,34 @@
 //! `Select` and `SelectedOperation`: one blocking wait over many operations.
 //!
-//! Protocol, for `select`: try every operation once, starting at a random
-//! index (a fixed one when biased) so that no ready operation starves; if
-//! none is ready, register one `Context` with every operation, each under
-//! its own `Operation` id (the address of its entry in the handle list),
-//! re-checking as it goes; park until a partner claims the context for one
-//! operation (or a disconnect, a timer deadline or the timeout wakes us);
-//! unregister everywhere; then `accept` the operation that claimed us, or try
-//! every operation again. The winning reservation travels in a `Token`
-//! inside the `SelectedOperation`, which the caller completes with the
-//! matching handle.
+//! Protocol, for `select`: shuffle the operations (a uniformly random
+//! permutation per call; none when biased), then try each once in that
+//! order, so that every ready operation is equally likely to win. If none is
+//! ready, register one `Context` with every operation in the same order,
+//! each under its own `Operation` id (the address of its entry in the
+//! handle list), re-checking as it goes; a partner that completes one of
+//! several registrations on its channel picks the first it finds, so the
+//! shuffled order keeps that choice uniform too. Park until a partner
+//! claims the context for one operation (or a disconnect, a timer deadline
+//! or the timeout wakes us); unregister everywhere; then `accept` the
+//! operation that claimed us, or try every operation again. The winning
+//! reservation travels in a `Token` inside the `SelectedOperation`, which
+//! the caller completes with the matching handle.
+//!
+//! Giving up (`try_select`, or a timeout that has passed) is linearizable:
+//! after a failed round of attempts, the engine observes every operation
+//! twice (`SelectHandle::observe`) and reports failure only if both rounds
+//! found every operation blocked with the same state stamps. Stamps only
+//! repeat when the blocking state did not change, so at one moment between
+//! the two rounds no operation could proceed. Any change sends the engine
+//! back to the attempts; each such retry means another thread completed
+//! an operation on one of the channels (lock-free, not wait-free).
 //!
 //! `ready` does the same with `watch`/`unwatch`: it reports an operation
 //! that would not block, without performing it.
 
 use chan_core::internal::{
-    read, receiver_channel_id, sender_channel_id, write, Context, Operation, SelectHandle,
-    Selected, Token,
+    read, receiver_channel_id, sender_channel_id, write, Context, Operation, Readiness,
+    SelectHandle, Selected, Token,
 };
 use chan_core::{
     ReadyTimeoutError, Receiver, RecvError, SelectTimeoutError, SendError, Sender, TryReadyError,
@@ -50,6 +62,9 @@ struct Entry<'a> {
     index: usize,
     channel_id: usize,
     direction: Direction,
+    /// The stamp of the last `observe` that found the operation blocked,
+    /// for the second round of a linearizable give-up.
+    blocked_stamp: u128,
 }
 
 /// Waits on several send and receive operations at once.
@@ -153,6 +168,7 @@ impl<'a> Select<'a> {
             index,
             channel_id,
             direction,
+            blocked_stamp: 0,
         });
         index
     }
@@ -406,40 +422,60 @@ impl fmt::Debug for Select<'_> {
     }
 }
 
-/// A fast per-thread random number, for the fair starting index.
-fn random_below(n: usize) -> usize {
+/// Puts `items` in a uniformly random order (Fisher-Yates), drawing from a
+/// per-thread xorshift generator: a few instructions per item and no
+/// allocation.
+fn shuffle<T>(items: &mut [T]) {
+    if items.len() < 2 {
+        return;
+    }
     // Under loom the state lives in a loom thread-local, which starts afresh
     // in every explored execution; a std thread-local would carry over from
     // one execution to the next and loom would reject the model as not
     // deterministic.
     #[cfg(not(loom))]
     std::thread_local! {
-        static STATE: Cell<u32> = const { Cell::new(0x9e37_79b9) };
+        static STATE: Cell<u32> = const { Cell::new(0) };
     }
     #[cfg(loom)]
     loom::thread_local! {
         static STATE: Cell<u32> = Cell::new(0x9e37_79b9);
     }
     STATE.with(|state| {
-        // xorshift32
         let mut x = state.get();
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
+        if x == 0 {
+            x = thread_seed();
+        }
+        for last in (1..items.len()).rev() {
+            // xorshift32: never reaches 0 from a non-zero state.
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            // A number in 0..=last from the high bits (multiply-shift).
+            let pick = ((u64::from(x) * (last as u64 + 1)) >> 32) as usize;
+            items.swap(last, pick);
+        }
         state.set(x);
-        ((u64::from(x) * n as u64) >> 32) as usize
-    })
+    });
 }
 
-/// The order in which to visit the entries: every entry once, starting at
-/// a random one unless biased.
-fn visiting_order(len: usize, biased: bool) -> impl Iterator<Item = usize> {
-    let start = if biased || len < 2 {
-        0
-    } else {
-        random_below(len)
-    };
-    (start..len).chain(0..start)
+/// A non-zero seed that differs from thread to thread, so that threads do
+/// not all draw the same sequence.
+#[cfg(not(loom))]
+fn thread_seed() -> u32 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0x9e37_79b9);
+    let counter = NEXT.fetch_add(0x9e37_79b9, Ordering::Relaxed);
+    let local = 0u8;
+    // The address of a stack variable adds per-process variation.
+    let address = &local as *const u8 as usize as u64;
+    let mixed = (u64::from(counter) ^ address).wrapping_mul(0x2545_f491_4f6c_dd1d);
+    ((mixed >> 32) as u32) | 1
+}
+
+#[cfg(loom)]
+fn thread_seed() -> u32 {
+    0x9e37_79b9
 }
 
 fn sleep_until(deadline: Option<Instant>) {
@@ -506,16 +542,22 @@ fn run_select<'a>(
         wait_out(timeout);
         return None;
     }
+    if !biased {
+        shuffle(entries);
+    }
 
     let mut token = Token::default();
     loop {
-        for position in visiting_order(entries.len(), biased) {
-            if entries[position].handle.try_select(&mut token) {
-                return Some(selected(token, &entries[position]));
+        for entry in entries.iter() {
+            if entry.handle.try_select(&mut token) {
+                return Some(selected(token, entry));
             }
         }
         if timed_out(timeout) {
-            return None;
+            if record_blocked(entries) && still_blocked(entries) {
+                return None;
+            }
+            continue;
         }
 
         let chosen = Context::with(|cx| {
@@ -551,15 +593,21 @@ fn run_ready(entries: &mut [Entry<'_>], timeout: Timeout, biased: bool) -> Optio
         wait_out(timeout);
         return None;
     }
+    if !biased {
+        shuffle(entries);
+    }
 
     loop {
-        for position in visiting_order(entries.len(), biased) {
-            if entries[position].handle.is_ready() {
-                return Some(entries[position].index);
-            }
+        // One round of observations: the first ready operation is the
+        // answer; if every one is blocked, their stamps are recorded.
+        if let Some(position) = entries.iter_mut().position(|entry| !observe_blocked(entry)) {
+            return Some(entries[position].index);
         }
         if timed_out(timeout) {
-            return None;
+            if still_blocked(entries) {
+                return None;
+            }
+            continue;
         }
 
         let chosen = Context::with(|cx| {
@@ -586,6 +634,34 @@ fn run_ready(entries: &mut [Entry<'_>], timeout: Timeout, biased: bool) -> Optio
             return chosen;
         }
     }
+}
+
+/// Observes the entry's operation; if it is blocked, records the stamp and
+/// returns true.
+fn observe_blocked(entry: &mut Entry<'_>) -> bool {
+    match entry.handle.observe() {
+        Readiness::Ready => false,
+        Readiness::Blocked(stamp) => {
+            entry.blocked_stamp = stamp;
+            true
+        }
+    }
+}
+
+/// The first round of a give-up: true if every operation is blocked (their
+/// stamps recorded), false as soon as one may proceed.
+fn record_blocked(entries: &mut [Entry<'_>]) -> bool {
+    entries.iter_mut().all(observe_blocked)
+}
+
+/// The second round of a give-up, after `record_blocked` (or a round of
+/// `observe_blocked` on every entry) returned true: true if every operation
+/// is still blocked with the stamp recorded, which proves that at one
+/// moment between the rounds none of them could proceed.
+fn still_blocked(entries: &[Entry<'_>]) -> bool {
+    entries
+        .iter()
+        .all(|entry| entry.handle.observe() == Readiness::Blocked(entry.blocked_stamp))
 }
 
 /// How `register_and_wait` puts an entry on its channel's wait list and
@@ -771,157 +847,5 @@ impl Drop for SelectedOperation<'_> {
 }
 
 #[cfg(all(test, not(loom)))]
-mod tests {
-    use super::*;
-    use chan_core::{after, bounded, never, unbounded};
-    use std::thread;
-
-    #[test]
-    fn visiting_order_visits_every_entry_once() {
-        for len in 0..7 {
-            for biased in [false, true] {
-                for _ in 0..20 {
-                    let mut seen: Vec<usize> = visiting_order(len, biased).collect();
-                    if biased {
-                        assert_eq!(seen, (0..len).collect::<Vec<_>>());
-                    }
-                    seen.sort_unstable();
-                    assert_eq!(seen, (0..len).collect::<Vec<_>>());
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn unbiased_order_starts_at_every_entry() {
-        let mut starts = [0usize; 4];
-        for _ in 0..400 {
-            starts[visiting_order(4, false).next().unwrap()] += 1;
-        }
-        // 400 draws over 4 starts: each expected 100 times; 40 leaves room
-        // for an uneven generator but not for one that skips a start.
-        assert!(starts.iter().all(|&n| n >= 40), "{starts:?}");
-    }
-
-    #[test]
-    fn random_below_stays_in_range() {
-        for n in 1..50 {
-            for _ in 0..50 {
-                assert!(random_below(n) < n);
-            }
-        }
-    }
-
-    #[test]
-    fn earliest_deadline_takes_the_soonest_of_timers_and_timeout() {
-        let soon = after(Duration::from_millis(100));
-        let later = after(Duration::from_secs(100));
-        let idle = never::<u8>();
-        let mut sel = Select::new();
-        sel.recv(&later);
-        sel.recv(&idle);
-        assert_eq!(
-            earliest_deadline(&sel.entries, Timeout::Never),
-            later.deadline()
-        );
-        assert_eq!(
-            earliest_deadline(&sel.entries, Timeout::Now),
-            later.deadline()
-        );
-        sel.recv(&soon);
-        let timeout = Instant::now() + Duration::from_secs(10);
-        assert_eq!(
-            earliest_deadline(&sel.entries, Timeout::At(timeout)),
-            soon.deadline()
-        );
-        let mut without_timers = Select::new();
-        without_timers.recv(&idle);
-        assert_eq!(
-            earliest_deadline(&without_timers.entries, Timeout::At(timeout)),
-            Some(timeout)
-        );
-        assert_eq!(
-            earliest_deadline(&without_timers.entries, Timeout::Never),
-            None
-        );
-    }
-
-    /// A select blocked on three flavors at once is woken by a send on each
-    /// in turn and receives exactly what was sent.
-    #[test]
-    fn blocked_select_is_woken_by_each_flavor() {
-        let (array_s, array_r) = bounded::<u32>(1);
-        let (list_s, list_r) = unbounded::<u32>();
-        let (zero_s, zero_r) = bounded::<u32>(0);
-        let sender = thread::spawn(move || {
-            array_s.send(1).unwrap();
-            list_s.send(2).unwrap();
-            zero_s.send(3).unwrap();
-        });
-        let mut got = Vec::new();
-        for _ in 0..3 {
-            let mut sel = Select::new();
-            let array_index = sel.recv(&array_r);
-            let list_index = sel.recv(&list_r);
-            let zero_index = sel.recv(&zero_r);
-            let oper = sel.select();
-            let index = oper.index();
-            got.push(if index == array_index {
-                oper.recv(&array_r).unwrap()
-            } else if index == list_index {
-                oper.recv(&list_r).unwrap()
-            } else {
-                assert_eq!(index, zero_index);
-                oper.recv(&zero_r).unwrap()
-            });
-        }
-        sender.join().unwrap();
-        got.sort_unstable();
-        assert_eq!(got, [1, 2, 3]);
-    }
-
-    /// A blocked send arm on a rendezvous channel completes when a receiver
-    /// arrives, and the receiver gets the message.
-    #[test]
-    fn blocked_send_arm_pairs_with_a_late_receiver() {
-        let (s, r) = bounded::<String>(0);
-        let receiver = thread::spawn(move || r.recv().unwrap());
-        let mut sel = Select::new();
-        sel.send(&s);
-        let oper = sel.select();
-        oper.send(&s, "hello".to_string()).unwrap();
-        assert_eq!(receiver.join().unwrap(), "hello");
-    }
-
-    /// A disconnect wakes a blocked select, whose operation then reports it.
-    #[test]
-    fn disconnect_wakes_a_blocked_select() {
-        let (s, r) = bounded::<u8>(0);
-        let dropper = thread::spawn(move || drop(s));
-        let mut sel = Select::new();
-        sel.recv(&r);
-        let oper = sel.select();
-        assert_eq!(oper.recv(&r), Err(RecvError));
-        dropper.join().unwrap();
-    }
-
-    /// `ready` reports a channel that became ready while it waited, and
-    /// `select_timeout` over an idle channel gives up without taking
-    /// anything.
-    #[test]
-    fn ready_wakes_and_timeout_gives_up() {
-        let (s, r) = unbounded::<u8>();
-        let sender = thread::spawn(move || s.send(9).unwrap());
-        let mut sel = Select::new();
-        let index = sel.recv(&r);
-        assert_eq!(sel.ready(), index);
-        assert_eq!(r.try_recv(), Ok(9));
-        sender.join().unwrap();
-
-        let (_idle_s, idle_r) = bounded::<u8>(1);
-        let mut sel = Select::new();
-        sel.recv(&idle_r);
-        assert!(sel.select_timeout(Duration::from_millis(5)).is_err());
-        assert!(sel.ready_timeout(Duration::from_millis(5)).is_err());
-    }
-}
+#[path = "select_tests.rs"]
+mod tests;

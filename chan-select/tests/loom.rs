@@ -1,12 +1,13 @@
 //! Loom models of the select engine: a blocked select woken by either of two
-//! senders, a select holding both ends of one rendezvous channel, and a
-//! select whose deadline races a send. Each checks that exactly one
-//! operation completes and no message is lost or duplicated.
+//! senders, a select holding both ends of one rendezvous channel, a select
+//! whose deadline races a send, and a non-blocking select racing a thread
+//! that fills one channel and empties the other. Each checks that exactly
+//! one operation completes and no message is lost or duplicated.
 //!
 //! Run with: `RUSTFLAGS="--cfg loom" cargo test -p chan-select --release --test loom`
 #![cfg(loom)]
 
-use chan_core::{bounded, unbounded, TryRecvError};
+use chan_core::{bounded, unbounded, Receiver, Sender, TryRecvError};
 use chan_select::Select;
 use loom::thread;
 use std::time::Instant;
@@ -100,4 +101,57 @@ fn select_deadline_racing_a_send_loses_nothing() {
             }
         });
     }
+}
+
+/// The steal race: this thread sends on X and then selects without
+/// blocking over `recv(x)` and `recv(y)`; the thief sends on Y and then
+/// takes X's message. At every moment of the select one of the two channels
+/// holds a message, so `try_select` must succeed, whatever the interleaving
+/// (a single pass over the operations can see Y before the thief's send
+/// and X after its theft). Every message is received exactly once.
+fn steal_race(make: fn() -> (Sender<u32>, Receiver<u32>)) {
+    for yield_first in [false, true] {
+        model(move || {
+            let (x_tx, x_rx) = make();
+            let (y_tx, y_rx) = make();
+            x_tx.send(1).unwrap();
+            let thief = {
+                let x_rx = x_rx.clone();
+                thread::spawn(move || {
+                    y_tx.send(2).unwrap();
+                    x_rx.try_recv().ok()
+                })
+            };
+            if yield_first {
+                thread::yield_now();
+            }
+            let mut sel = Select::new();
+            let x_index = sel.recv(&x_rx);
+            sel.recv(&y_rx);
+            let oper = sel
+                .try_select()
+                .expect("gave up while a message was ready at every moment");
+            let selected = if oper.index() == x_index {
+                oper.recv(&x_rx).unwrap()
+            } else {
+                oper.recv(&y_rx).unwrap()
+            };
+            let stolen = thief.join().unwrap();
+            let mut all: Vec<u32> = [Some(selected), stolen].into_iter().flatten().collect();
+            all.extend(x_rx.try_iter());
+            all.extend(y_rx.try_iter());
+            all.sort_unstable();
+            assert_eq!(all, [1, 2]);
+        });
+    }
+}
+
+#[test]
+fn try_select_misses_no_message_in_the_steal_race_bounded() {
+    steal_race(|| bounded(1));
+}
+
+#[test]
+fn try_select_misses_no_message_in_the_steal_race_unbounded() {
+    steal_race(unbounded);
 }
