@@ -1,19 +1,21 @@
 //! Panic safety: messages whose `Drop` panics, panics inside `select!` arm
 //! bodies, and threads that panic while others are blocked on the same
 //! channel. In every case the remaining handles keep working, no message is
-//! lost or dropped twice, and disconnection is still observed when the
-//! panicking thread's handles are dropped during unwinding.
+//! dropped twice, and disconnection is still observed when the panicking
+//! thread's handles are dropped during unwinding.
 //!
-//! What happens when the last receiver drops a channel that still holds a
-//! message whose `Drop` panics: the channel is disconnected first, then its
-//! messages are dropped; the panic propagates out of that receiver's `drop`
-//! (like any panic in a destructor). No message is dropped twice, and the
-//! senders see the channel disconnected and get their messages back
-//! (`*_is_safe` tests). The other messages are still dropped exactly once,
-//! the channel is reported empty and its memory is freed (`*_is_complete`
-//! tests). A *second* message that panics while the first panic
-//! unwinds aborts the process (Rust's rule for a panic during unwinding), so
-//! each test here holds at most one panicking message per teardown.
+//! What happens when the last handle of a channel goes while messages whose
+//! `Drop` panics are still inside (crossbeam-channel's behaviour): the
+//! channel is disconnected, then its messages are dropped oldest first,
+//! either at once by the last receiver or, if the senders went first, when
+//! the channel is freed. The first panic propagates out of the `drop` of
+//! that last handle with its own payload; the messages after the panicking
+//! one are leaked: their destructors never run, not even when the other
+//! handles go later, so a second panicking message cannot abort the
+//! process. The channel's own memory is still freed, and the senders see
+//! the channel disconnected and get their messages back (`*_teardown_*`
+//! tests, whose messages panic even while the thread unwinds, so that a
+//! second drop after a panic would abort this test binary).
 //!
 //! Leaks are measured with a counting global allocator: each thread counts
 //! the blocks it allocated minus those it freed, and the leak checks run on
@@ -296,110 +298,12 @@ fn fill(t: &Arc<Tracker>, s: &Sender<Bomb>, n: usize, bomb: usize) {
     }
 }
 
-/// How much a teardown test checks.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Check {
-    /// Memory safety and usability only: the panic propagates, no message
-    /// is dropped twice, the senders see the disconnection and get their
-    /// messages back.
-    Safe,
-    /// Also completeness: every message dropped exactly once, the channel
-    /// reported empty, and no memory leaked.
-    Complete,
-}
-
 /// Makes an array (`Some(cap)`) or list (`None`) channel.
-fn make_cap(cap: Option<usize>) -> (Sender<Bomb>, Receiver<Bomb>) {
+fn make_cap<T>(cap: Option<usize>) -> (Sender<T>, Receiver<T>) {
     match cap {
         Some(cap) => bounded(cap),
         None => unbounded(),
     }
-}
-
-/// The last receiver goes while senders remain; the discarded messages
-/// include one whose drop panics.
-fn last_receiver_drop(cap: Option<usize>, n: usize, bomb: usize, check: Check) {
-    let what = format!("cap {cap:?}, {n} messages, bomb at {bomb}");
-    let t = Tracker::new();
-    let body = || {
-        let (s, r) = make_cap(cap);
-        let s2 = s.clone();
-        fill(&t, &s, n, bomb);
-        let r2 = r.clone();
-        drop(r2); // not the last receiver: nothing happens
-        assert_eq!(t.dropped(), 0, "{what}");
-        assert_eq!(s.len(), n, "{what}");
-        expect_panic(&format!("bomb {bomb} went off"), || drop(r));
-        assert_eq!(t.drops_of(bomb), 1, "{what}");
-        if check == Check::Complete {
-            // The panic did not stop the discard.
-            t.assert_all_dropped_once(&what);
-            assert!(s.is_empty(), "{what}: len {} after the discard", s.len());
-        }
-        // The senders see a disconnected channel and get their messages
-        // back.
-        match s.send(t.make(n)) {
-            Err(SendError(m)) => assert_eq!(m.id, n),
-            Ok(()) => panic!("{what}: send succeeded on a disconnected channel"),
-        }
-        match s2.try_send(t.make(n + 1)) {
-            Err(TrySendError::Disconnected(m)) => assert_eq!(m.id, n + 1),
-            other => panic!("{what}: unexpected {other:?}"),
-        }
-        assert_eq!(t.drops_of(n) + t.drops_of(n + 1), 2, "{what}");
-        drop(s);
-        drop(s2);
-    };
-    match check {
-        Check::Safe => body(),
-        Check::Complete => assert_no_leak(&what, body),
-    }
-    t.assert_no_double_drop(&what);
-    if check == Check::Complete {
-        t.assert_all_dropped_once(&what);
-    }
-}
-
-/// The senders go first, then the last receiver destroys the channel
-/// holding a panicking message.
-fn last_handle_drop(cap: Option<usize>, n: usize, bomb: usize, check: Check) {
-    let what = format!("cap {cap:?}, {n} messages, bomb at {bomb}, senders first");
-    let t = Tracker::new();
-    let body = || {
-        let (s, r) = make_cap(cap);
-        fill(&t, &s, n, bomb);
-        drop(s);
-        // Receive one message first: the rest stays inside.
-        assert_eq!(r.recv().unwrap().id, 0);
-        assert_eq!(t.dropped(), 1, "{what}");
-        expect_panic(&format!("bomb {bomb} went off"), || drop(r));
-        assert_eq!(t.drops_of(bomb), 1, "{what}");
-    };
-    match check {
-        Check::Safe => body(),
-        Check::Complete => assert_no_leak(&what, body),
-    }
-    t.assert_no_double_drop(&what);
-    if check == Check::Complete {
-        t.assert_all_dropped_once(&what);
-    }
-}
-
-fn array_teardowns(check: Check) {
-    last_receiver_drop(Some(8), 8, 3, check);
-    last_receiver_drop(Some(8), 5, 0, check);
-    last_receiver_drop(Some(1), 1, 0, check);
-    last_handle_drop(Some(8), 8, 4, check);
-    last_handle_drop(Some(4), 3, 1, check);
-}
-
-fn list_teardowns(check: Check) {
-    // Several blocks; the bomb in the first, a middle and the last block.
-    last_receiver_drop(None, 100, 2, check);
-    last_receiver_drop(None, 100, 40, check);
-    last_receiver_drop(None, 100, 99, check);
-    last_handle_drop(None, 70, 1, check);
-    last_handle_drop(None, 70, 65, check);
 }
 
 /// A panicking message received and dropped by the user, while other
@@ -426,51 +330,255 @@ fn panicking_drop_outside_channel_leaks_nothing() {
     }
 }
 
-#[test]
-fn array_teardown_with_panicking_message_is_safe() {
-    array_teardowns(Check::Safe);
+/// A message for the teardown tests. Its drop is counted in the tracker
+/// and, if armed, panics: on the first call, whether or not the thread is
+/// already unwinding (so a second armed message dropped after the first
+/// one's panic would abort the test process). It borrows its tracker
+/// instead of owning a share of it, so a leaked `Mine` owns no heap memory
+/// and the leak checks (and Miri's) see only what the channel leaks.
+struct Mine<'t> {
+    id: usize,
+    armed: bool,
+    tracker: &'t Tracker,
 }
 
-#[test]
-fn list_teardown_with_panicking_message_is_safe() {
-    list_teardowns(Check::Safe);
+impl Tracker {
+    fn mine(&self, id: usize, armed: bool) -> Mine<'_> {
+        self.created.fetch_add(1, Ordering::SeqCst);
+        let mut drops = self.drops.lock().unwrap();
+        if drops.len() <= id {
+            drops.resize(id + 1, 0);
+        }
+        Mine {
+            id,
+            armed,
+            tracker: self,
+        }
+    }
 }
 
-#[test]
-fn array_teardown_with_panicking_message_is_complete() {
-    array_teardowns(Check::Complete);
+impl std::fmt::Debug for Mine<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Mine({})", self.id)
+    }
 }
 
-#[test]
-fn list_teardown_with_panicking_message_is_complete() {
-    list_teardowns(Check::Complete);
+impl Drop for Mine<'_> {
+    fn drop(&mut self) {
+        self.tracker.drops.lock().unwrap()[self.id] += 1;
+        if self.armed {
+            panic!("bomb {} went off", self.id);
+        }
+    }
 }
 
-/// A sender blocked on a zero channel holds a panicking message; the last
-/// receiver goes. The message comes back to the sender (whose thread
-/// panics dropping it); the other senders see the disconnection.
+/// Runs `f`, which must panic; returns the payload's text.
+fn panic_payload(f: impl FnOnce()) -> String {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(()) => panic!("expected a panic"),
+        Err(payload) => panic_text(&*payload),
+    }
+}
+
+/// Which handle goes last in a teardown.
+#[derive(Clone, Copy, Debug)]
+enum Order {
+    /// The last receiver goes while senders remain (it discards the
+    /// messages); the senders go afterwards and free the channel.
+    ReceiverFirst,
+    /// The senders go first; the last receiver then frees the channel
+    /// with the messages still inside.
+    SendersFirst,
+}
+
+/// Tears down, in both orders, an array (`cap: Some`) or list (`None`)
+/// channel through which `passed` messages have gone already (so that an
+/// array's ring has wrapped around and a list's head is inside a block),
+/// holding `n` messages; those at the positions in `armed` (0 = oldest)
+/// panic when dropped.
+///
+/// Checks the contract: the first armed message's panic propagates out of
+/// the drop of the last handle with its own payload; the messages before it
+/// were dropped exactly once, those after it (armed or not) never, not even
+/// once every handle is gone; the senders see the disconnection and get
+/// their messages back; the channel frees all its memory.
+fn teardown(cap: Option<usize>, passed: usize, n: usize, armed: &[usize]) {
+    for order in [Order::ReceiverFirst, Order::SendersFirst] {
+        let what = format!("cap {cap:?}, {passed} passed, {n} inside, armed {armed:?}, {order:?}");
+        let first = *armed.iter().min().expect("at least one armed message");
+        // Ids: the messages that passed, then the `n` inside.
+        let first_id = passed + first;
+        let t = Tracker::new();
+        // Dropped once up to the first armed message, never after it.
+        let check = |when: &str| {
+            for id in 0..passed + n {
+                let expected = u32::from(id <= first_id);
+                assert_eq!(t.drops_of(id), expected, "{what}, {when}: drops of {id}");
+            }
+        };
+        assert_no_leak(&what, || {
+            let (s, r) = make_cap(cap);
+            for id in 0..passed {
+                s.send(t.mine(id, false)).unwrap();
+                assert_eq!(r.recv().unwrap().id, id, "{what}");
+            }
+            for (position, id) in (passed..passed + n).enumerate() {
+                s.try_send(t.mine(id, armed.contains(&position))).unwrap();
+            }
+            assert_eq!(s.len(), n, "{what}");
+            let s2 = s.clone();
+            drop(r.clone()); // not the last receiver: nothing happens
+            match order {
+                Order::ReceiverFirst => {
+                    let text = panic_payload(|| drop(r));
+                    assert_eq!(text, format!("bomb {first_id} went off"), "{what}");
+                    // The leaked messages are not counted as inside.
+                    assert!(s.is_empty(), "{what}: len {} after the teardown", s.len());
+                    match s.send(t.mine(passed + n, false)) {
+                        Err(SendError(m)) => assert_eq!(m.id, passed + n, "{what}"),
+                        Ok(()) => panic!("{what}: send succeeded on a disconnected channel"),
+                    }
+                    match s2.try_send(t.mine(passed + n + 1, false)) {
+                        Err(TrySendError::Disconnected(m)) => {
+                            assert_eq!(m.id, passed + n + 1, "{what}")
+                        }
+                        other => panic!("{what}: unexpected {other:?}"),
+                    }
+                    assert_eq!(t.drops_of(passed + n), 1, "{what}");
+                    assert_eq!(t.drops_of(passed + n + 1), 1, "{what}");
+                    check("after the last receiver");
+                    // Freeing the channel drops none of the leaked messages.
+                    drop(s);
+                    drop(s2);
+                }
+                Order::SendersFirst => {
+                    drop(s);
+                    drop(s2);
+                    if first > 0 {
+                        // One message received normally, the rest inside.
+                        assert_eq!(r.recv().unwrap().id, passed, "{what}");
+                    }
+                    let text = panic_payload(|| drop(r));
+                    assert_eq!(text, format!("bomb {first_id} went off"), "{what}");
+                }
+            }
+        });
+        check("after every handle");
+    }
+}
+
+/// Every position from `from` to `n - 1`.
+fn every(from: usize, n: usize) -> Vec<usize> {
+    (from..n).collect()
+}
+
+/// Two panicking messages inside an array channel (one where no second
+/// fits after the first): the second one's drop never runs.
 #[test]
-fn zero_blocked_sender_gets_panicking_message_back() {
+fn array_teardown_with_two_panicking_messages() {
+    // One slot; then the ring wrapped around, the first bomb at the first,
+    // a middle and the last position, and the bombs adjacent or apart.
+    teardown(Some(1), 0, 1, &[0]);
+    teardown(Some(1), 3, 1, &[0]);
+    teardown(Some(2), 1, 2, &[0, 1]);
+    teardown(Some(3), 2, 3, &[0, 2]);
+    teardown(Some(3), 2, 3, &[1, 2]);
+    teardown(Some(8), 0, 8, &[0, 1]);
+    teardown(Some(8), 5, 8, &[3, 4]);
+    teardown(Some(8), 5, 8, &[3, 6]);
+    teardown(Some(8), 13, 6, &[2, 5]);
+    teardown(Some(8), 5, 8, &[7]);
+}
+
+/// Every message inside an array channel (from some position on) panics
+/// when dropped: only the first one's drop runs.
+#[test]
+fn array_teardown_where_every_message_panics() {
+    teardown(Some(1), 1, 1, &every(0, 1));
+    teardown(Some(4), 3, 4, &every(0, 4));
+    teardown(Some(8), 6, 8, &every(0, 8));
+    teardown(Some(8), 6, 8, &every(3, 8));
+    teardown(Some(16), 9, 11, &every(1, 11));
+}
+
+/// Slots per list block (`chan-core/src/list.rs`, `BLOCK_CAP`).
+const LIST_BLOCK: usize = 255;
+
+/// Runs list teardowns of `n` messages, `(passed, armed)` each. Not under
+/// Miri, where one such case takes minutes; there the unit test
+/// `list::tests::panicking_drop_leaks_the_rest_and_frees_blocks` covers
+/// several blocks.
+fn list_teardowns(n: usize, cases: &[(usize, Vec<usize>)]) {
+    let run = if cfg!(miri) { 0 } else { cases.len() };
+    for (passed, armed) in &cases[..run] {
+        teardown(None, *passed, n, armed);
+    }
+}
+
+/// As `array_teardown_with_two_panicking_messages`, over three list blocks.
+#[test]
+fn list_teardown_with_two_panicking_messages() {
+    // Three blocks; the bombs across a block boundary, in the first, a
+    // middle and the last block; the head at a block's start or inside.
+    let n = 2 * LIST_BLOCK + 90;
+    list_teardowns(
+        n,
+        &[
+            (0, vec![LIST_BLOCK - 1, LIST_BLOCK]),
+            (30, vec![40, 2 * LIST_BLOCK + 10]),
+            (0, vec![0, 1]),
+            (100, vec![2, 3]),
+            (100, vec![300, 301]),
+            (0, vec![n - 2, n - 1]),
+            (10, vec![n - 1]),
+        ],
+    );
+    teardown(None, LIST_BLOCK, 3, &[0, 2]);
+}
+
+/// As `array_teardown_where_every_message_panics`, over three list blocks.
+#[test]
+fn list_teardown_where_every_message_panics() {
+    let n = 2 * LIST_BLOCK + 90;
+    teardown(None, 0, 1, &every(0, 1));
+    list_teardowns(
+        n,
+        &[(120, every(200, n)), (0, every(0, n)), (7, every(n - 3, n))],
+    );
+}
+
+/// Senders blocked on a zero channel, each holding a message whose drop
+/// panics, when the last receiver goes: the channel holds nothing, so
+/// dropping the receiver does not panic; each sender gets its own message
+/// back (and its thread panics dropping it, alone); the other senders see
+/// the disconnection. Nothing aborts.
+#[test]
+fn zero_blocked_senders_get_panicking_messages_back() {
     let t = Tracker::new();
     let (s, r) = bounded(0);
-    let s2 = s.clone();
-    let bomb = t.armed(0);
-    let h = thread::spawn(move || {
-        let back = s2
-            .send(bomb)
-            .expect_err("send on a channel with no receiver");
-        assert_eq!(back.0.id, 0);
-        // `back` goes off here, while `s2` is still alive.
+    thread::scope(|scope| {
+        let blocked: Vec<_> = (0..2)
+            .map(|id| {
+                let (s, m) = (s.clone(), t.mine(id, true));
+                scope.spawn(move || {
+                    let back = s.send(m).expect_err("send on a channel with no receiver");
+                    assert_eq!(back.0.id, id);
+                    // `back` goes off here, while `s` is still alive.
+                })
+            })
+            .collect();
+        pause();
+        drop(r);
+        for (id, h) in blocked.into_iter().enumerate() {
+            let payload = h
+                .join()
+                .expect_err("the sender thread should have panicked");
+            assert_eq!(panic_text(&*payload), format!("bomb {id} went off"));
+        }
     });
-    pause();
-    drop(r);
-    let payload = h
-        .join()
-        .expect_err("the sender thread should have panicked");
-    assert_eq!(panic_text(&*payload), "bomb 0 went off");
-    assert_eq!(t.drops_of(0), 1);
-    match s.try_send(t.make(1)) {
-        Err(TrySendError::Disconnected(m)) => assert_eq!(m.id, 1),
+    assert_eq!((t.drops_of(0), t.drops_of(1)), (1, 1));
+    match s.try_send(t.mine(2, false)) {
+        Err(TrySendError::Disconnected(m)) => assert_eq!(m.id, 2),
         other => panic!("unexpected {other:?}"),
     }
     drop(s);

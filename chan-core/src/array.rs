@@ -27,8 +27,13 @@
 //! when `head + one_lap == tail`, empty when `head == tail` (ignoring the
 //! disconnect bit). A slot between head and tail holds a message exactly
 //! when its stamp is `position + 1`; such messages are owned by the channel
-//! and dropped exactly once: by a receiver, by `disconnect_receivers`, or by
-//! `Drop`.
+//! until a receiver takes one. The channel drops those left when the last
+//! receiver goes (`disconnect_receivers`) or when it is freed (`Drop`),
+//! oldest first, each at most once. If one of these drops panics, the panic
+//! propagates and the messages after it are leaked, never dropped: the
+//! discard moved `head` to `tail` before dropping any, and `Drop` stops at
+//! the panic. So no message is dropped while unwinding (a second panic
+//! would abort the process), and the buffer is still freed.
 
 use crate::context::{spin_until, Context, Operation, Selected};
 use crate::err::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
@@ -36,7 +41,7 @@ use crate::select::{SelectHandle, Token};
 use crate::sync::{fence, AtomicU64, AtomicUsize, Backoff, Ordering, UnsafeCell};
 use crate::waiters::SyncWaiters;
 use crossbeam_utils::CachePadded;
-use std::mem::{self, MaybeUninit};
+use std::mem::MaybeUninit;
 use std::ptr;
 use std::time::Instant;
 
@@ -948,25 +953,30 @@ impl<T> Channel<T> {
     }
 
     /// Drops every message between head and tail. Runs when no receiver is
-    /// left. A sender that claimed a slot before the disconnect bit was set
-    /// is waited for briefly; if it is still not done (or its reservation was
-    /// leaked), the slot and everything after it are left for `Drop`, which
+    /// left. The discard first takes the whole range by moving `head` to
+    /// `tail` (which no longer moves: the channel is disconnected), so if a
+    /// message's `Drop` panics, the messages after it are leaked: nothing,
+    /// neither this discard nor `Drop`, comes back to them. A sender that
+    /// claimed a slot before the disconnect bit was set is waited for
+    /// briefly; if it is still not done (or its reservation was leaked),
+    /// `head` is moved back to its slot, leaving the rest for `Drop`, which
     /// runs after that sender is gone.
     fn discard_all_messages(&self) {
         let tail = self.tail.load(Ordering::SeqCst) & !self.disconnect_bit;
-        let mut head = self.head.load(Ordering::Acquire);
+        let mut head = self.head.swap(tail, Ordering::AcqRel);
         let mut backoff = Backoff::new();
         let mut rounds = 0;
         while head != tail {
             let slot = self.slot(head);
             let stamp = slot.stamp.load(Ordering::Acquire);
-            let mut message = None;
             if stamp == head + 1 {
                 // SAFETY: the stamp says the slot holds a message, and no
-                // receiver is left to claim it.
-                message = Some(slot.msg.with(|cell| unsafe { cell.read().assume_init() }));
+                // receiver is left to claim it; `head` has moved past it,
+                // so nobody else will read it.
+                drop(slot.msg.with(|cell| unsafe { cell.read().assume_init() }));
             } else if stamp != (head + 1) | SKIPPED_SEND {
                 if rounds == DISCARD_WAIT_ROUNDS {
+                    self.head.store(head, Ordering::Release);
                     return;
                 }
                 if backoff.is_completed() {
@@ -975,15 +985,7 @@ impl<T> Channel<T> {
                 backoff.snooze();
                 continue;
             }
-            slot.stamp
-                .store(head.wrapping_add(self.one_lap), Ordering::Release);
             head = self.next_position(head);
-            self.head.store(head, Ordering::Release);
-            // Dropped only once the slot is released, so that if this
-            // `Drop` panics the discard can go on with the next message.
-            let resume = ResumeDiscardOnUnwind(self);
-            drop(message);
-            mem::forget(resume);
         }
     }
 
@@ -998,18 +1000,10 @@ impl<T> Channel<T> {
     }
 }
 
-/// Goes on discarding a channel's messages if dropping one of them panics
-/// (forgotten when the drop returns normally). A second panicking message
-/// then aborts the process, as any panic during unwinding does.
-struct ResumeDiscardOnUnwind<'a, T>(&'a Channel<T>);
-
-impl<T> Drop for ResumeDiscardOnUnwind<'_, T> {
-    fn drop(&mut self) {
-        self.0.discard_all_messages();
-    }
-}
-
 impl<T> Drop for Channel<T> {
+    /// Drops the messages still inside. If one of their drops panics, the
+    /// loop ends there and the rest are leaked; the buffer is still freed
+    /// with the other fields (its slots are `MaybeUninit`).
     fn drop(&mut self) {
         let head = self.head.load(Ordering::Relaxed);
         let tail = self.tail.load(Ordering::Relaxed) & !self.disconnect_bit;
@@ -1095,6 +1089,7 @@ impl<T> SelectHandle for Sender<'_, T> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use std::panic::AssertUnwindSafe;
     use std::sync::atomic::AtomicUsize as StdAtomicUsize;
     use std::sync::Arc as StdArc;
 
@@ -1325,6 +1320,59 @@ mod tests {
         chan.try_send(DropCounter(drops.clone())).ok().unwrap();
         drop(chan);
         assert_eq!(drops.load(Ordering::SeqCst), 2);
+    }
+
+    /// Counts its drops in a borrowed counter (so a leaked one owns no
+    /// memory); if armed, its drop panics, even while unwinding.
+    struct Bomb<'a>(&'a StdAtomicUsize, bool);
+
+    impl Drop for Bomb<'_> {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            if self.1 {
+                panic!("drop of a message panicked");
+            }
+        }
+    }
+
+    #[test]
+    fn panicking_drop_leaks_the_rest() {
+        // The ring wrapped around, positions 1 and 2 of 4 armed.
+        let fill = |drops| {
+            let chan = Channel::with_capacity(4);
+            for _ in 0..3 {
+                assert!(chan.try_send(Bomb(drops, false)).is_ok());
+                drop(chan.try_recv().ok().unwrap());
+            }
+            for position in 0..4 {
+                let armed = position == 1 || position == 2;
+                assert!(chan.try_send(Bomb(drops, armed)).is_ok());
+            }
+            chan
+        };
+
+        // Discarded by the last receiver: the first panic propagates, the
+        // rest are never dropped, not even by `Drop`.
+        let drops = StdAtomicUsize::new(0);
+        let chan = fill(&drops);
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| chan.disconnect_receivers()));
+        assert!(result.is_err());
+        assert_eq!(drops.load(Ordering::SeqCst), 5);
+        assert!(chan.is_empty());
+        assert!(matches!(
+            chan.try_send(Bomb(&drops, false)),
+            Err(TrySendError::Disconnected(_))
+        ));
+        assert_eq!(drops.load(Ordering::SeqCst), 6);
+        drop(chan);
+        assert_eq!(drops.load(Ordering::SeqCst), 6);
+
+        // The same when the channel itself is dropped.
+        let drops = StdAtomicUsize::new(0);
+        let chan = fill(&drops);
+        let result = std::panic::catch_unwind(AssertUnwindSafe(move || drop(chan)));
+        assert!(result.is_err());
+        assert_eq!(drops.load(Ordering::SeqCst), 5);
     }
 
     #[test]

@@ -63,12 +63,17 @@
 //! slot or took it off `deferred`, after seeing every `read` flag set; no
 //! thread dereferences a block pointer it loaded unless its claim on the
 //! corresponding position succeeded (which proves the block is still live).
-//! Every message between `head` and `tail` is owned by the channel and
-//! dropped exactly once: by a receiver, by `disconnect_receivers` (which
-//! discards the queue at once so messages are not kept until the last
-//! sender goes), or by `Drop`. Message drops that panic do not cause a
-//! double drop: the position is advanced before each message is dropped,
-//! and a guard finishes the job during unwinding.
+//! Every message between `head` and `tail` is owned by the channel until a
+//! receiver takes it. The channel drops those left, oldest first and each
+//! at most once (the drain moves past a position before dropping its
+//! message), in `disconnect_receivers` (which discards the queue at once so
+//! messages are not kept until the last sender goes) or in `Drop`. If one
+//! of these drops panics, the panic propagates and the messages after it
+//! are leaked, never dropped: `disconnect_receivers` moves `head` to `tail`
+//! before its drain starts, `Drop` runs once, and the drain's guard goes on
+//! during unwinding only to free the blocks (after waiting for senders
+//! still writing into them). So no message is dropped while unwinding (a
+//! second panic would abort the process), and the blocks are still freed.
 
 use crate::context::{Context, Operation, Selected};
 use crate::err::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
@@ -1048,6 +1053,7 @@ impl<T> Channel<T> {
             tail,
             block,
             wait_for_writers: true,
+            drop_messages: true,
         };
         drain.run();
         // Every receiver is gone, so every read has finished, except that
@@ -1074,8 +1080,9 @@ impl<T> Channel<T> {
 }
 
 /// Drops the messages in positions `[head, tail)` starting in `block`, and
-/// frees the blocks. Runs again from `Drop` if a message's drop panics, so
-/// the remaining messages are still dropped (a second panic aborts).
+/// frees the blocks. If a message's drop panics, the drain's own `Drop`
+/// goes on while unwinding without dropping messages: the rest are leaked,
+/// their blocks still freed.
 struct Drain<'a, T> {
     chan: &'a Channel<T>,
     head: u64,
@@ -1084,6 +1091,8 @@ struct Drain<'a, T> {
     /// Wait for slots whose sender is still writing (false in `Drop`,
     /// where every sender is gone).
     wait_for_writers: bool,
+    /// Drop the messages (false once one of their drops has panicked).
+    drop_messages: bool,
 }
 
 impl<T> Drain<'_, T> {
@@ -1101,7 +1110,7 @@ impl<T> Drain<'_, T> {
                 } else {
                     block.written[offset].load(Ordering::Acquire)
                 };
-                if written {
+                if written && self.drop_messages {
                     // SAFETY: the message is written and owned by the
                     // drain; `head` already moved past it, so a panic in
                     // its drop cannot make it dropped twice.
@@ -1132,7 +1141,11 @@ impl<T> Drain<'_, T> {
 
 impl<T> Drop for Drain<'_, T> {
     fn drop(&mut self) {
-        // A no-op unless a message's drop panicked during `run`.
+        // A no-op unless a message's drop panicked during `run`: then the
+        // messages left are leaked (a second panic while unwinding would
+        // abort), but the drain still waits for their senders and frees
+        // their blocks.
+        self.drop_messages = false;
         self.run();
     }
 }
@@ -1145,6 +1158,7 @@ impl<T> Drop for Channel<T> {
             tail: self.tail.index.load(Ordering::Relaxed),
             block: self.head.block.load(Ordering::Relaxed),
             wait_for_writers: false,
+            drop_messages: true,
         };
         // Take the spare and the deferred blocks first, so they are freed
         // even if a drop panics. A deferred block still unread here had a
@@ -1692,33 +1706,66 @@ mod tests {
         }
     }
 
+    /// Counts its drops in a borrowed counter (so a leaked one owns no
+    /// memory); if armed, its drop panics, even while unwinding.
+    struct Bomb<'a> {
+        drops: &'a StdAtomicUsize,
+        armed: bool,
+    }
+
+    impl Drop for Bomb<'_> {
+        fn drop(&mut self) {
+            self.drops.fetch_add(1, Ordering::SeqCst);
+            if self.armed {
+                panic!("drop of a message panicked");
+            }
+        }
+    }
+
     #[test]
-    fn panicking_drop_does_not_double_drop() {
-        let drops = StdArc::new(StdAtomicUsize::new(0));
+    fn panicking_drop_leaks_the_rest_and_frees_blocks() {
+        // Discarded by the last receiver: the first panic propagates, and
+        // the messages after it (a second bomb among them) are never
+        // dropped, not even by `Drop`.
+        let drops = StdAtomicUsize::new(0);
         let chan = Channel::new();
         for i in 0..70 {
-            let mut msg = Tracked::new(&drops);
-            msg.panic_on_drop = i == 35;
-            chan.try_send(msg).unwrap();
+            let armed = i == 35 || i == 36;
+            assert!(chan
+                .try_send(Bomb {
+                    drops: &drops,
+                    armed
+                })
+                .is_ok());
         }
         let result = panic::catch_unwind(AssertUnwindSafe(|| chan.disconnect_receivers()));
         assert!(result.is_err());
-        assert_eq!(drops.load(Ordering::SeqCst), 70);
+        assert_eq!(drops.load(Ordering::SeqCst), 36);
         assert_eq!(live_blocks(&chan), 0);
+        assert!(chan.is_empty());
         drop(chan);
-        assert_eq!(drops.load(Ordering::SeqCst), 70);
+        assert_eq!(drops.load(Ordering::SeqCst), 36);
 
-        // The same when the channel itself is dropped.
-        let drops = StdArc::new(StdAtomicUsize::new(0));
+        // The same when the channel itself is dropped, every message from
+        // the fourth on armed, over several blocks.
+        let drops = StdAtomicUsize::new(0);
         let chan = Channel::new();
-        for i in 0..70 {
-            let mut msg = Tracked::new(&drops);
-            msg.panic_on_drop = i == 3;
-            chan.try_send(msg).unwrap();
+        for i in 0..2 * BLOCK_CAP + 10 {
+            assert!(chan
+                .try_send(Bomb {
+                    drops: &drops,
+                    armed: i >= 3
+                })
+                .is_ok());
         }
-        let result = panic::catch_unwind(AssertUnwindSafe(|| drop(chan)));
+        let stats = chan.stats.clone();
+        let result = panic::catch_unwind(AssertUnwindSafe(move || drop(chan)));
         assert!(result.is_err());
-        assert_eq!(drops.load(Ordering::SeqCst), 70);
+        assert_eq!(drops.load(Ordering::SeqCst), 4);
+        assert_eq!(
+            stats.allocated.load(Ordering::SeqCst),
+            stats.freed.load(Ordering::SeqCst)
+        );
     }
 
     #[test]

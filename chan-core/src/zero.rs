@@ -56,6 +56,12 @@
 //! `can_select` skip entries whose owner is the current thread), so one
 //! select with a send and a receive on the same zero channel cannot pair
 //! with itself. The plain blocking `send`/`recv` do not allocate.
+//!
+//! Drops: the channel itself never owns a message (a message in a packet
+//! belongs to the thread that sends or takes it). When the last receiver
+//! goes, blocked senders are woken and get their own messages back, so
+//! neither disconnecting nor freeing the channel drops a message, and a
+//! message whose `Drop` panics panics in its owner's thread only.
 
 use crate::context::{Context, Operation, Selected};
 use crate::err::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
