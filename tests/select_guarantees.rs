@@ -248,7 +248,9 @@ fn fair_among_ready_arms() {
     full_a_tx.send(0).unwrap();
     full_b_tx.send(0).unwrap();
 
-    let variants: [(&str, fn(&[&Receiver<u8>; 4]) -> usize); 4] = [
+    // Each variant selects over the four receivers and returns the winner.
+    type FourArmSelect = fn(&[&Receiver<u8>; 4]) -> usize;
+    let variants: [(&str, FourArmSelect); 4] = [
         ("Select::select", |rs| {
             let mut sel = Select::new();
             rs.iter().for_each(|r| {

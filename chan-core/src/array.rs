@@ -21,6 +21,13 @@
 //! message, and receivers step over that slot. An abandoned receive
 //! (`cancel_recv`) takes its message and drops it.
 //!
+//! Readiness stamps (`observe`): a receive is blocked while `head == tail`
+//! and its stamp is `head`; a send is blocked while the channel is full and
+//! its stamp is `tail` with the count of roll-backs. `head` only grows, a
+//! message once written keeps `tail` past it until it is received, and a
+//! full channel gets room only by a receive (which moves `head`) or a
+//! roll-back (counted), so equal stamps mean the state did not change.
+//!
 //! Invariants: a slot is owned by exactly one thread between a successful
 //! claim and its stamp store; a stale thread's compare-and-swap fails because
 //! positions only grow (64 bits do not wrap in practice). The channel is full
@@ -37,7 +44,7 @@
 
 use crate::context::{spin_until, Context, Operation, Selected};
 use crate::err::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
-use crate::select::{SelectHandle, Token};
+use crate::select::{Readiness, SelectHandle, Token};
 use crate::sync::{fence, AtomicU64, AtomicUsize, Backoff, Ordering, UnsafeCell};
 use crate::waiters::SyncWaiters;
 use crossbeam_utils::CachePadded;
@@ -217,6 +224,10 @@ pub struct Channel<T> {
     /// `one_lap - last_index`: added to a position at the last index to
     /// reach index 0 of the next lap.
     wrap_step: u64,
+    /// Counts the sends given up with `tail` moved back, twice each: odd
+    /// while one may be moving `tail` back. The one way a full channel gets
+    /// room without a receive, so the sender's `observe` stamp includes it.
+    send_rollbacks: AtomicU64,
     senders: SyncWaiters,
     receivers: SyncWaiters,
 }
@@ -258,6 +269,7 @@ impl<T> Channel<T> {
             index_mask: disconnect_bit - 1,
             last_index: cap as u64 - 1,
             wrap_step: one_lap - (cap as u64 - 1),
+            send_rollbacks: AtomicU64::new(0),
             senders: SyncWaiters::new(),
             receivers: SyncWaiters::new(),
         }
@@ -513,6 +525,10 @@ impl<T> Channel<T> {
         let slot = unsafe { &*(token.slot as *const Slot<T>) };
         token.slot = ptr::null();
         let position = token.stamp - 1;
+        // Odd around the attempt, so that `observe` cannot take a full
+        // channel seen before and after a roll-back for one that stayed
+        // full.
+        self.send_rollbacks.fetch_add(1, Ordering::SeqCst);
         let rolled_back = self
             .tail
             .compare_exchange(
@@ -522,6 +538,7 @@ impl<T> Channel<T> {
                 Ordering::Relaxed,
             )
             .is_ok();
+        self.send_rollbacks.fetch_add(1, Ordering::SeqCst);
         if rolled_back {
             // The slot's stamp still says "empty at `position`"; a sender
             // that found the channel full because of us may now proceed.
@@ -1048,6 +1065,15 @@ impl<T> SelectHandle for Receiver<'_, T> {
     fn is_ready(&self) -> bool {
         !self.0.is_empty() || self.0.is_disconnected()
     }
+    fn observe(&self) -> Readiness {
+        let head = self.0.head.load(Ordering::SeqCst);
+        // A marked tail (disconnected) never equals `head`.
+        if self.0.tail.load(Ordering::SeqCst) == head {
+            Readiness::Blocked(u128::from(head))
+        } else {
+            Readiness::Ready
+        }
+    }
     fn watch(&self, oper: Operation, cx: &Context) -> bool {
         self.0.receivers.watch(oper, cx);
         self.is_ready()
@@ -1076,6 +1102,17 @@ impl<T> SelectHandle for Sender<'_, T> {
     }
     fn is_ready(&self) -> bool {
         !self.0.is_full() || self.0.is_disconnected()
+    }
+    fn observe(&self) -> Readiness {
+        let rollbacks = self.0.send_rollbacks.load(Ordering::SeqCst);
+        let tail = self.0.tail.load(Ordering::SeqCst);
+        let head = self.0.head.load(Ordering::SeqCst);
+        // A marked tail (disconnected) never equals `head + one_lap`.
+        if rollbacks % 2 == 0 && head.wrapping_add(self.0.one_lap) == tail {
+            Readiness::Blocked(u128::from(rollbacks) << 64 | u128::from(tail))
+        } else {
+            Readiness::Ready
+        }
     }
     fn watch(&self, oper: Operation, cx: &Context) -> bool {
         self.0.senders.watch(oper, cx);

@@ -77,7 +77,7 @@
 
 use crate::context::{Context, Operation, Selected};
 use crate::err::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
-use crate::select::{SelectHandle, Token};
+use crate::select::{Readiness, SelectHandle, Token};
 use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, Backoff, Ordering, UnsafeCell};
 use crate::waiters::SyncWaiters;
 use crossbeam_utils::CachePadded;
@@ -1210,6 +1210,18 @@ impl<T> SelectHandle for Receiver<'_, T> {
     fn is_ready(&self) -> bool {
         !self.0.is_empty() || self.0.is_disconnected()
     }
+    fn observe(&self) -> Readiness {
+        // Both positions only grow, and a claimed slot keeps `tail` past it:
+        // the same `head` seen twice with `tail` equal to it at the second
+        // look was empty in between.
+        let head = normalized(self.0.head.index.load(Ordering::SeqCst));
+        let tail = self.0.tail.index.load(Ordering::SeqCst);
+        if tail & MARK_BIT == 0 && normalized(tail) == head {
+            Readiness::Blocked(u128::from(head))
+        } else {
+            Readiness::Ready
+        }
+    }
     fn watch(&self, oper: Operation, cx: &Context) -> bool {
         self.0.receivers.watch(oper, cx);
         self.is_ready()
@@ -1236,6 +1248,9 @@ impl<T> SelectHandle for Sender<'_, T> {
     }
     fn is_ready(&self) -> bool {
         true
+    }
+    fn observe(&self) -> Readiness {
+        Readiness::Ready
     }
     fn watch(&self, _oper: Operation, _cx: &Context) -> bool {
         self.is_ready()

@@ -71,13 +71,7 @@ pub trait SelectHandle {
     /// state; the select engine gives up (`try_select`, a timeout) only
     /// after two rounds of observations with equal stamps, which proves
     /// that at one moment between them no operation could proceed.
-    fn observe(&self) -> Readiness {
-        if self.is_ready() {
-            Readiness::Ready
-        } else {
-            Readiness::Blocked(0)
-        }
-    }
+    fn observe(&self) -> Readiness;
 
     /// Registers interest in readiness without an operation; returns true
     /// if the operation may already be ready.

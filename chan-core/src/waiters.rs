@@ -33,6 +33,11 @@ unsafe impl Send for Entry {}
 pub struct Waiters {
     selectors: Vec<Entry>,
     observers: Vec<Entry>,
+    /// Selectors registered so far. A partner can become selectable only by
+    /// registering (a context never returns to `Waiting` while its entry is
+    /// queued), so an unchanged count proves that no selectable partner
+    /// appeared in between: the zero flavor's `observe` stamp.
+    registrations: u64,
 }
 
 impl Waiters {
@@ -50,6 +55,7 @@ impl Waiters {
     /// Registers an operation with a packet.
     #[inline]
     pub fn register_with_packet(&mut self, oper: Operation, packet: *mut (), cx: &Context) {
+        self.registrations += 1;
         self.selectors.push(Entry {
             oper,
             packet,
@@ -126,6 +132,12 @@ impl Waiters {
         self.selectors
             .iter()
             .any(|entry| entry.cx.owner_id() != me && entry.cx.selected() == Selected::Waiting)
+    }
+
+    /// How many selectors were ever registered here.
+    #[inline]
+    pub fn registrations(&self) -> u64 {
+        self.registrations
     }
 
     /// Registers an observer.

@@ -57,6 +57,13 @@
 //! select with a send and a receive on the same zero channel cannot pair
 //! with itself. The plain blocking `send`/`recv` do not allocate.
 //!
+//! Readiness stamps (`observe`): an operation is ready while the opposite
+//! queue holds a waiter of another thread that is still `Waiting`, or the
+//! channel is disconnected. Such a waiter appears only by registering (a
+//! context never returns to `Waiting` while its entry is queued), so the
+//! stamp of a blocked operation is the opposite queue's count of
+//! registrations.
+//!
 //! Drops: the channel itself never owns a message (a message in a packet
 //! belongs to the thread that sends or takes it). When the last receiver
 //! goes, blocked senders are woken and get their own messages back, so
@@ -65,7 +72,7 @@
 
 use crate::context::{Context, Operation, Selected};
 use crate::err::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
-use crate::select::{SelectHandle, Token};
+use crate::select::{Readiness, SelectHandle, Token};
 use crate::sync::{park_timeout, AtomicUsize, Backoff, Mutex, MutexGuard, Ordering, UnsafeCell};
 use crate::waiters::{Entry, Waiters};
 use std::marker::PhantomData;
@@ -744,6 +751,15 @@ impl<T> SelectHandle for Receiver<'_, T> {
         inner.senders.can_select() || inner.is_disconnected
     }
 
+    fn observe(&self) -> Readiness {
+        let inner = self.0.lock();
+        if inner.senders.can_select() || inner.is_disconnected {
+            Readiness::Ready
+        } else {
+            Readiness::Blocked(u128::from(inner.senders.registrations()))
+        }
+    }
+
     fn watch(&self, oper: Operation, cx: &Context) -> bool {
         let mut inner = self.0.lock();
         inner.receivers.watch(oper, cx);
@@ -789,6 +805,15 @@ impl<T> SelectHandle for Sender<'_, T> {
     fn is_ready(&self) -> bool {
         let inner = self.0.lock();
         inner.receivers.can_select() || inner.is_disconnected
+    }
+
+    fn observe(&self) -> Readiness {
+        let inner = self.0.lock();
+        if inner.receivers.can_select() || inner.is_disconnected {
+            Readiness::Ready
+        } else {
+            Readiness::Blocked(u128::from(inner.receivers.registrations()))
+        }
     }
 
     fn watch(&self, oper: Operation, cx: &Context) -> bool {
