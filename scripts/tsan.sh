@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs chan-core's unit tests and the multi-threaded integration tests
-# (stress.rs at CHAN_STRESS_SCALE=4, mpmc, select, select_macro, the flavor
-# files, drops, panic_safety) under ThreadSanitizer: nightly, with std
+# (stress.rs at CHAN_STRESS_SCALE=4, mpmc, select, select_macro,
+# select_guarantees at CHAN_RACE_ROUNDS=2000, the flavor files, drops,
+# panic_safety) under ThreadSanitizer: nightly, with std
 # rebuilt with the sanitizer (-Zbuild-std) so that std's own synchronisation
 # is visible to it. Any report fails the run (TSAN exit code 66).
 #
@@ -15,6 +16,8 @@
 #   TSAN_TIMEOUT       seconds before one cargo test run counts as hung
 #                      (default 900)
 #   CHAN_STRESS_SCALE  stress.rs message multiplier (default 4 here)
+#   CHAN_RACE_ROUNDS   rounds of each select_guarantees race (default 2000
+#                      here)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -49,10 +52,11 @@ cargo_tsan() {
 }
 
 export CHAN_STRESS_SCALE="${CHAN_STRESS_SCALE:-4}"
+export CHAN_RACE_ROUNDS="${CHAN_RACE_ROUNDS:-2000}"
 
 start=$SECONDS
 tests=()
-for t in stress mpmc select select_macro zero array list drops panic_safety; do
+for t in stress mpmc select select_macro select_guarantees zero array list drops panic_safety; do
     if [[ -f "tests/$t.rs" ]]; then
         tests+=(--test "$t")
     fi
