@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs chan-core's unit tests and the multi-threaded integration tests
 # (stress.rs at CHAN_STRESS_SCALE=4, mpmc, select, select_macro,
-# select_guarantees at CHAN_RACE_ROUNDS=2000, the flavor files, drops,
+# select_guarantees at CHAN_RACE_ROUNDS=2000, promises, the flavor files, drops,
 # panic_safety) under ThreadSanitizer: nightly, with std
 # rebuilt with the sanitizer (-Zbuild-std) so that std's own synchronisation
 # is visible to it. Any report fails the run (TSAN exit code 66).
@@ -56,7 +56,7 @@ export CHAN_RACE_ROUNDS="${CHAN_RACE_ROUNDS:-2000}"
 
 start=$SECONDS
 tests=()
-for t in stress mpmc select select_macro select_guarantees zero array list drops panic_safety; do
+for t in stress mpmc select select_macro select_guarantees promises zero array list drops panic_safety; do
     if [[ -f "tests/$t.rs" ]]; then
         tests+=(--test "$t")
     fi

@@ -1,13 +1,13 @@
 //! `Select` and `SelectedOperation`: one blocking wait over many operations.
 //!
-//! Protocol, for `select`: shuffle the operations (a uniformly random
-//! permutation per call; none when biased), then try each once in that
-//! order, so that every ready operation is equally likely to win. If none is
-//! ready, register one `Context` with every operation in the same order,
+//! Protocol, for `select`: try each operation once in a uniformly random
+//! order (a permutation drawn afresh for every call; the written order when
+//! biased), so that every ready operation is equally likely to win. If none
+//! is ready, register one `Context` with every operation in the same order,
 //! each under its own `Operation` id (the address of its entry in the
 //! handle list), re-checking as it goes; a partner that completes one of
 //! several registrations on its channel picks the first it finds, so the
-//! shuffled order keeps that choice uniform too. Park until a partner
+//! random order keeps that choice uniform too. Park until a partner
 //! claims the context for one operation (or a disconnect, a timer deadline
 //! or the timeout wakes us); unregister everywhere; then `accept` the
 //! operation that claimed us, or try every operation again. The winning
@@ -422,12 +422,72 @@ impl fmt::Debug for Select<'_> {
     }
 }
 
-/// Puts `items` in a uniformly random order (Fisher-Yates), drawing from a
-/// per-thread xorshift generator: a few instructions per item and no
-/// allocation.
-fn shuffle<T>(items: &mut [T]) {
-    if items.len() < 2 {
-        return;
+/// The order in which one call visits its entries: a uniformly random
+/// permutation of their positions, or the written order when biased.
+///
+/// The permutation is drawn lazily, front to back (Fisher-Yates): the k-th
+/// visit swaps a random one of the positions not yet visited into place k.
+/// A select whose first visit succeeds, the common case, draws one random
+/// number; one that blocks has drawn the whole permutation by then and
+/// registers in the same order. The entries themselves never move (their
+/// addresses are the `Operation` ids), and up to `INLINE_ORDER` entries the
+/// positions live on the stack, so no call allocates.
+struct VisitOrder {
+    len: usize,
+    /// Places `0..drawn` hold their final positions.
+    drawn: usize,
+    inline: [u8; INLINE_ORDER],
+    /// The positions when there are more than `INLINE_ORDER` entries.
+    spilled: Vec<usize>,
+}
+
+/// Entries whose visiting order fits on the stack.
+const INLINE_ORDER: usize = 32;
+
+impl VisitOrder {
+    fn new(len: usize, biased: bool) -> VisitOrder {
+        let mut inline = [0u8; INLINE_ORDER];
+        for (place, position) in inline.iter_mut().enumerate() {
+            *position = place as u8;
+        }
+        VisitOrder {
+            len,
+            drawn: if biased { len } else { 0 },
+            inline,
+            spilled: if len > INLINE_ORDER {
+                (0..len).collect()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// The position of the entry to visit at `place` (`place < len`).
+    #[inline]
+    fn position(&mut self, place: usize) -> usize {
+        if place >= self.drawn {
+            debug_assert_eq!(place, self.drawn, "places are visited in order");
+            let pick = place + random_below(self.len - place);
+            if self.spilled.is_empty() {
+                self.inline.swap(place, pick);
+            } else {
+                self.spilled.swap(place, pick);
+            }
+            self.drawn = place + 1;
+        }
+        if self.spilled.is_empty() {
+            usize::from(self.inline[place])
+        } else {
+            self.spilled[place]
+        }
+    }
+}
+
+/// A number in `0..n` (`n >= 1`) from a per-thread xorshift generator:
+/// a few instructions and no allocation.
+fn random_below(n: usize) -> usize {
+    if n == 1 {
+        return 0;
     }
     // Under loom the state lives in a loom thread-local, which starts afresh
     // in every explored execution; a std thread-local would carry over from
@@ -446,17 +506,14 @@ fn shuffle<T>(items: &mut [T]) {
         if x == 0 {
             x = thread_seed();
         }
-        for last in (1..items.len()).rev() {
-            // xorshift32: never reaches 0 from a non-zero state.
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            // A number in 0..=last from the high bits (multiply-shift).
-            let pick = ((u64::from(x) * (last as u64 + 1)) >> 32) as usize;
-            items.swap(last, pick);
-        }
+        // xorshift32: never reaches 0 from a non-zero state.
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
         state.set(x);
-    });
+        // The high bits, scaled to 0..n (multiply-shift).
+        ((u64::from(x) * n as u64) >> 32) as usize
+    })
 }
 
 /// A non-zero seed that differs from thread to thread, so that threads do
@@ -542,13 +599,11 @@ fn run_select<'a>(
         wait_out(timeout);
         return None;
     }
-    if !biased {
-        shuffle(entries);
-    }
-
+    let mut order = VisitOrder::new(entries.len(), biased);
     let mut token = Token::default();
     loop {
-        for entry in entries.iter() {
+        for place in 0..entries.len() {
+            let entry = &entries[order.position(place)];
             if entry.handle.try_select(&mut token) {
                 return Some(selected(token, entry));
             }
@@ -563,6 +618,7 @@ fn run_select<'a>(
         let chosen = Context::with(|cx| {
             let (state, ready_position) = register_and_wait(
                 entries,
+                &mut order,
                 timeout,
                 cx,
                 Subscription {
@@ -593,15 +649,15 @@ fn run_ready(entries: &mut [Entry<'_>], timeout: Timeout, biased: bool) -> Optio
         wait_out(timeout);
         return None;
     }
-    if !biased {
-        shuffle(entries);
-    }
-
+    let mut order = VisitOrder::new(entries.len(), biased);
     loop {
         // One round of observations: the first ready operation is the
         // answer; if every one is blocked, their stamps are recorded.
-        if let Some(position) = entries.iter_mut().position(|entry| !observe_blocked(entry)) {
-            return Some(entries[position].index);
+        for place in 0..entries.len() {
+            let entry = &mut entries[order.position(place)];
+            if !observe_blocked(entry) {
+                return Some(entry.index);
+            }
         }
         if timed_out(timeout) {
             if still_blocked(entries) {
@@ -613,6 +669,7 @@ fn run_ready(entries: &mut [Entry<'_>], timeout: Timeout, biased: bool) -> Optio
         let chosen = Context::with(|cx| {
             let (state, _) = register_and_wait(
                 entries,
+                &mut order,
                 timeout,
                 cx,
                 Subscription {
@@ -676,7 +733,7 @@ struct Subscription {
     when_ready: fn(Operation) -> Selected,
 }
 
-/// Subscribes every entry in turn until one may already be ready or a
+/// Subscribes every entry in `order` until one may already be ready or a
 /// partner has chosen this thread, waits (until the earliest deadline) if
 /// neither happened, and unsubscribes every entry it subscribed.
 ///
@@ -684,6 +741,7 @@ struct Subscription {
 /// this thread's claim of `when_ready` won, that entry's position.
 fn register_and_wait(
     entries: &mut [Entry<'_>],
+    order: &mut VisitOrder,
     timeout: Timeout,
     cx: &Context,
     subscription: Subscription,
@@ -691,7 +749,9 @@ fn register_and_wait(
     let mut state = Selected::Waiting;
     let mut subscribed = 0;
     let mut ready_position = None;
-    for (position, entry) in entries.iter_mut().enumerate() {
+    for place in 0..entries.len() {
+        let position = order.position(place);
+        let entry = &mut entries[position];
         subscribed += 1;
         let oper = Operation::hook(entry);
         if (subscription.subscribe)(entry.handle, oper, cx) {
@@ -715,7 +775,8 @@ fn register_and_wait(
     if state == Selected::Waiting {
         state = cx.wait_until(earliest_deadline(entries, timeout));
     }
-    for entry in entries.iter_mut().take(subscribed) {
+    for place in 0..subscribed {
+        let entry = &mut entries[order.position(place)];
         let oper = Operation::hook(entry);
         (subscription.unsubscribe)(entry.handle, oper);
     }

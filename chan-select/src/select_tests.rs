@@ -4,30 +4,37 @@ use super::*;
 use chan_core::{after, bounded, never, unbounded};
 use std::thread;
 
+/// The whole visiting order of `len` entries.
+fn draw_order(len: usize, biased: bool) -> Vec<usize> {
+    let mut order = VisitOrder::new(len, biased);
+    (0..len).map(|place| order.position(place)).collect()
+}
+
 #[test]
-fn shuffle_is_a_permutation() {
-    for len in 0..9 {
-        for _ in 0..20 {
-            let mut items: Vec<usize> = (0..len).collect();
-            shuffle(&mut items);
-            items.sort_unstable();
-            assert_eq!(items, (0..len).collect::<Vec<_>>());
+fn visiting_order_is_a_permutation() {
+    for len in (0..40).chain([100]) {
+        for biased in [false, true] {
+            let mut order = draw_order(len, biased);
+            if biased {
+                assert_eq!(order, (0..len).collect::<Vec<_>>());
+            }
+            order.sort_unstable();
+            assert_eq!(order, (0..len).collect::<Vec<_>>());
         }
     }
 }
 
-/// Every order of three items is equally likely: 60,000 shuffles, each of
+/// Every order of three entries is equally likely: 60,000 draws, each of
 /// the 6 orders expected 10,000 times (standard deviation about 91); the
-/// bounds are 11 deviations away, so only a biased shuffle fails them. A
+/// bounds are 11 deviations away, so only a biased order fails them. A
 /// rotation from a random start (what select did before) makes 3 of the 6
 /// orders and fails at once.
 #[test]
-fn shuffle_makes_every_order_equally_likely() {
+#[cfg_attr(miri, ignore = "statistics, no unsafe code: too slow under miri")]
+fn every_visiting_order_is_equally_likely() {
     let mut counts = std::collections::HashMap::new();
     for _ in 0..60_000 {
-        let mut items = [0u8, 1, 2];
-        shuffle(&mut items);
-        *counts.entry(items).or_insert(0u32) += 1;
+        *counts.entry(draw_order(3, false)).or_insert(0u32) += 1;
     }
     assert_eq!(counts.len(), 6, "{counts:?}");
     assert!(
@@ -36,22 +43,31 @@ fn shuffle_makes_every_order_equally_likely() {
     );
 }
 
-/// Threads draw different sequences: two fresh threads shuffling 12 items
-/// three times agree on all three orders with probability (1/12!)^3.
+/// Past the inline capacity the order spills to the heap and stays
+/// uniform: each of 40 entries comes first about 1 time in 40 (40,000
+/// draws: 1,000 expected, standard deviation about 31).
 #[test]
-fn threads_shuffle_differently() {
+#[cfg_attr(miri, ignore = "statistics, no unsafe code: too slow under miri")]
+fn spilled_visiting_order_is_uniform() {
+    let mut firsts = [0u32; 40];
+    for _ in 0..40_000 {
+        let mut order = VisitOrder::new(40, false);
+        firsts[order.position(0)] += 1;
+    }
+    assert!(
+        firsts.iter().all(|&n| (650..=1_350).contains(&n)),
+        "{firsts:?}"
+    );
+}
+
+/// Threads draw different sequences: two fresh threads drawing three
+/// orders of 12 entries agree on all three with probability (1/12!)^3.
+#[test]
+fn threads_draw_different_orders() {
     let draw = || {
-        thread::spawn(|| {
-            (0..3)
-                .map(|_| {
-                    let mut items: Vec<u8> = (0..12).collect();
-                    shuffle(&mut items);
-                    items
-                })
-                .collect::<Vec<_>>()
-        })
-        .join()
-        .unwrap()
+        thread::spawn(|| (0..3).map(|_| draw_order(12, false)).collect::<Vec<_>>())
+            .join()
+            .unwrap()
     };
     assert_ne!(draw(), draw());
 }
