@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Runs chan's loom models (chan-core/tests/loom.rs, chan-select/tests/loom.rs)
-# with `--cfg loom` in release mode, each model as its own test process, two
-# at a time, and prints per model: name, interleavings explored, seconds.
+# Runs every loom model of the workspace with `--cfg loom` in release mode:
+# the scenario models (chan-core/tests/loom.rs, chan-select/tests/loom.rs)
+# and the models of flavor internals (chan-core/src/flavors/*_loom.rs, unit
+# tests of the chan-core library). Each model runs as its own test process,
+# two at a time; the script prints per model: name, interleavings explored,
+# seconds. It fails if any model fails, or if it ran fewer models than the
+# `#[test]` functions those files define.
 #
 # Environment (all optional):
 #   LOOM_MAX_PREEMPTIONS  preemption bound for every model (default: each
-#                         model's own, 2 or 1)
+#                         model's own, from 1 to 3)
 #   LOOM_JOBS             models run at once (default: number of CPUs, max 2)
 #   LOOM_MODEL_TIMEOUT    seconds before a model counts as hung (default 600)
 #   LOOM_SKIP             space-separated model names not to run
@@ -17,9 +21,9 @@ cd "$root"
 export CARGO_TERM_COLOR=never
 export CARGO_TARGET_DIR="${LOOM_TARGET_DIR:-$root/target/loom}"
 export RUSTFLAGS="--cfg loom"
-# Each model sets its own preemption bound (2, or 1 for three-thread
-# models) unless LOOM_MAX_PREEMPTIONS overrides them all; so only pass it on
-# when the caller set it.
+# Each model sets its own preemption bound (3 for most, less for models
+# with three threads) unless LOOM_MAX_PREEMPTIONS overrides them all; so
+# only pass it on when the caller set it.
 # The workspace's release profile uses fat LTO and one codegen unit, which
 # triples the build of loom and its dependencies for no gain here.
 export CARGO_PROFILE_RELEASE_LTO=false
@@ -38,17 +42,20 @@ echo "loom: building (target dir $CARGO_TARGET_DIR)"
 build_log="$(mktemp)"
 out_dir="$(mktemp -d)"
 trap 'rm -rf "$build_log" "$out_dir"' EXIT
-if ! cargo test -p chan-core -p chan-select --release --test loom --no-run \
+if ! cargo test -p chan-core -p chan-select --release --lib --test loom --no-run \
     --message-format=json-render-diagnostics >"$build_log"; then
     echo "loom: build failed" >&2
     exit 1
 fi
 mapfile -t binaries < <(grep -o '"executable":"[^"]*"' "$build_log" |
     sed 's/^"executable":"//; s/"$//' | sort -u)
-if ((${#binaries[@]} != 2)); then
-    echo "loom: expected 2 test binaries, found ${#binaries[@]}" >&2
+# The two libraries' unit tests and the two `--test loom` targets.
+if ((${#binaries[@]} != 4)); then
+    echo "loom: expected 4 test binaries, found ${#binaries[@]}" >&2
     exit 1
 fi
+model_files=(chan-core/tests/loom.rs chan-select/tests/loom.rs chan-core/src/flavors/*_loom.rs)
+defined=$(cat "${model_files[@]}" | grep -c '^ *#\[test\]')
 echo "loom: built in $((SECONDS - start)) s; preemption bound" \
     "${LOOM_MAX_PREEMPTIONS:-per model}, $parallel at a time, timeout $model_timeout s per model"
 
@@ -69,8 +76,9 @@ for bin in "${binaries[@]}"; do
         models+=("$bin $name")
     done < <("$bin" --list --format=terse)
 done
-if ((${#models[@]} == 0)); then
-    echo "loom: no models found" >&2
+if ((${#models[@]} + skipped < defined)); then
+    echo "loom: found ${#models[@]} models (and $skipped skipped), but" \
+        "${model_files[*]} define $defined" >&2
     exit 1
 fi
 

@@ -7,10 +7,9 @@ use crate::counter;
 use crate::err::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
-use crate::select::{Readiness, SelectHandle, Token};
+use crate::flavors::{self, array, list, zero};
+use crate::handle::{Readiness, SelectHandle, Token};
 use crate::sync::Arc;
-use crate::{array, list, zero};
-use crate::{at as at_flavor, never as never_flavor, tick as tick_flavor};
 use std::fmt;
 use std::iter::FusedIterator;
 use std::panic::{RefUnwindSafe, UnwindSafe};
@@ -113,7 +112,7 @@ pub fn after(duration: Duration) -> Receiver<Instant> {
 /// ```
 pub fn at(when: Instant) -> Receiver<Instant> {
     Receiver {
-        flavor: ReceiverFlavor::At(Arc::new(at_flavor::Channel::new(when, same_instant))),
+        flavor: ReceiverFlavor::At(Arc::new(flavors::at::Channel::new(when, same_instant))),
     }
 }
 
@@ -126,7 +125,7 @@ pub fn at(when: Instant) -> Receiver<Instant> {
 /// ```
 pub const fn never<T>() -> Receiver<T> {
     Receiver {
-        flavor: ReceiverFlavor::Never(never_flavor::Channel::new()),
+        flavor: ReceiverFlavor::Never(flavors::never::Channel::new()),
     }
 }
 
@@ -146,7 +145,7 @@ pub const fn never<T>() -> Receiver<T> {
 /// assert!(second >= first + Duration::from_millis(5));
 /// ```
 pub fn tick(duration: Duration) -> Receiver<Instant> {
-    match tick_flavor::Channel::new(duration, same_instant) {
+    match flavors::tick::Channel::new(duration, same_instant) {
         Some(chan) => Receiver {
             flavor: ReceiverFlavor::Tick(Arc::new(chan)),
         },
@@ -164,9 +163,9 @@ enum ReceiverFlavor<T> {
     Array(counter::Receiver<array::Channel<T>>),
     List(counter::Receiver<list::Channel<T>>),
     Zero(counter::Receiver<zero::Channel<T>>),
-    At(Arc<at_flavor::Channel<T>>),
-    Tick(Arc<tick_flavor::Channel<T>>),
-    Never(never_flavor::Channel<T>),
+    At(Arc<flavors::at::Channel<T>>),
+    Tick(Arc<flavors::tick::Channel<T>>),
+    Never(flavors::never::Channel<T>),
 }
 
 /// The sending side of a channel. Clone it to have several senders; the
@@ -632,8 +631,8 @@ impl<T> Receiver<T> {
             ReceiverFlavor::Array(chan) => &**chan as *const array::Channel<T> as usize,
             ReceiverFlavor::List(chan) => &**chan as *const list::Channel<T> as usize,
             ReceiverFlavor::Zero(chan) => &**chan as *const zero::Channel<T> as usize,
-            ReceiverFlavor::At(chan) => &**chan as *const at_flavor::Channel<T> as usize,
-            ReceiverFlavor::Tick(chan) => &**chan as *const tick_flavor::Channel<T> as usize,
+            ReceiverFlavor::At(chan) => &**chan as *const flavors::at::Channel<T> as usize,
+            ReceiverFlavor::Tick(chan) => &**chan as *const flavors::tick::Channel<T> as usize,
             // Every `never` channel is the same channel.
             ReceiverFlavor::Never(_) => 1,
         }
@@ -662,7 +661,7 @@ impl<T> Clone for Receiver<T> {
             ReceiverFlavor::Zero(chan) => ReceiverFlavor::Zero(chan.acquire()),
             ReceiverFlavor::At(chan) => ReceiverFlavor::At(chan.clone()),
             ReceiverFlavor::Tick(chan) => ReceiverFlavor::Tick(chan.clone()),
-            ReceiverFlavor::Never(_) => ReceiverFlavor::Never(never_flavor::Channel::new()),
+            ReceiverFlavor::Never(_) => ReceiverFlavor::Never(flavors::never::Channel::new()),
         };
         Receiver { flavor }
     }

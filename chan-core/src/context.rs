@@ -148,7 +148,8 @@ impl Context {
 
     /// Creates a context for an async task: a successful selection wakes
     /// `waker` instead of unparking a thread. `owner_id` must be unique among
-    /// live waiters (a task's address, say).
+    /// live waiters (a task's address, say). Nothing uses it yet: it is the
+    /// seam for async waiters in the same wait queues.
     pub fn for_task(waker: Waker, owner_id: usize) -> Context {
         Context::new(WakeTarget::Task(waker), owner_id)
     }
@@ -355,10 +356,10 @@ struct SpinBudget {
 // Under loom the budget is fixed at one spin and the constants go unused.
 #[cfg_attr(loom, allow(dead_code))]
 impl SpinBudget {
-    /// Upper bound of the budget, and the length of a probe. On the shared
-    /// 2-core benchmark machine 16 beat 64 (interleaved medians over 22
-    /// cells, geometric mean 0.93-0.95 of the time), except where a round
-    /// trip fits in the longer spin (pingpong on an idle machine).
+    /// Upper bound of the budget, and the length of a probe. On a shared
+    /// 2-core machine 16 measured faster than 64 over the blocking cells
+    /// of the comparison harness, except where a round trip fits in the
+    /// longer spin (pingpong on an idle machine).
     const MAX: u32 = 16;
     /// One wait in this many spins `MAX` whatever the budget.
     const PROBE_EVERY: u32 = 32;

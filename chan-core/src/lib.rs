@@ -10,20 +10,15 @@
 #![deny(missing_docs)]
 #![warn(unsafe_op_in_unsafe_fn)]
 
-mod array;
-mod at;
 mod channel;
 mod context;
 mod counter;
 mod err;
-mod list;
-mod never;
-mod select;
+mod flavors;
+mod handle;
 #[doc(hidden)]
 pub mod sync;
-mod tick;
 mod waiters;
-mod zero;
 
 pub use channel::{after, at, bounded, never, tick, unbounded};
 pub use channel::{IntoIter, Iter, Receiver, Sender, TryIter};
@@ -38,13 +33,31 @@ pub use err::{
 pub mod internal {
     pub use crate::channel::{read, receiver_channel_id, sender_channel_id, write};
     pub use crate::context::{Context, Operation, Selected};
-    pub use crate::select::{Readiness, SelectHandle, Token};
+    pub use crate::handle::{Readiness, SelectHandle, Token};
 
     /// Checks a loom model with `builder`, then prints how many executions
     /// loom explored as `loom: explored N iterations` (`scripts/loom.sh`
     /// reads that line; loom's own count goes to a tracing subscriber that
     /// `Builder::check` does not install). Shared by the loom tests of
     /// chan-core and chan-select.
+    /// Checks a loom model with `preemption_bound` (unless
+    /// `LOOM_MAX_PREEMPTIONS` sets one for every model) and prints how many
+    /// executions loom explored. The one model helper of every loom test in
+    /// the workspace.
+    #[cfg(loom)]
+    pub fn model<F: Fn() + Sync + Send + 'static>(preemption_bound: usize, f: F) {
+        let mut builder = loom::model::Builder::new();
+        if builder.preemption_bound.is_none() {
+            builder.preemption_bound = Some(preemption_bound);
+        }
+        // A thread that waits for another to finish a half-done operation
+        // spins (yielding under loom); each round is a few branches.
+        builder.max_branches = 100_000;
+        check_model(builder, f);
+    }
+
+    /// Checks a loom model with `builder`, then prints how many executions
+    /// loom explored (see `check_model`).
     #[cfg(loom)]
     pub fn check_model<F: Fn() + Sync + Send + 'static>(builder: loom::model::Builder, f: F) {
         let iterations = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));

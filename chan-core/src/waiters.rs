@@ -16,16 +16,18 @@ use std::ptr;
 pub struct Entry {
     /// The operation's identifier.
     pub oper: Operation,
-    /// Flavor-specific data (the zero flavor's message packet), or null.
+    /// Flavor-specific data, or null: the packet of a blocked operation
+    /// that its partner completes (a zero-flavor rendezvous, or an array
+    /// send or receive completed on the blocked thread's behalf).
     pub packet: *mut (),
     /// The waiter.
     pub cx: Context,
 }
 
 // SAFETY: the packet pointer is only dereferenced by the flavor that
-// registered it, under that flavor's handoff protocol (the zero flavor's
-// packets are shared between exactly the two threads of one rendezvous);
-// the context is thread-safe.
+// registered it, under that flavor's handoff protocol (a packet is shared
+// between exactly the waiter and the one partner that selected it); the
+// context is thread-safe.
 unsafe impl Send for Entry {}
 
 /// A queue of waiting operations; used under a lock.

@@ -6,30 +6,11 @@
 //! Run with: `RUSTFLAGS="--cfg loom" cargo test -p chan-core --release --test loom`
 #![cfg(loom)]
 
-use chan_core::internal::{SelectHandle, Token};
+use chan_core::internal::{model, SelectHandle, Token};
 use chan_core::{bounded, unbounded, Receiver, RecvError, Sender, TryRecvError};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
-
-fn model<F: Fn() + Sync + Send + 'static>(f: F) {
-    model_with_preemptions(3, f);
-}
-
-/// Like `model`, with a preemption bound of its own (unless
-/// `LOOM_MAX_PREEMPTIONS` overrides it): three threads that each block and
-/// spin on one another's half-done operations do not finish in CI time at 3
-/// (or, for bounded(1), at 2).
-fn model_with_preemptions<F: Fn() + Sync + Send + 'static>(bound: usize, f: F) {
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(bound);
-    }
-    // A thread that waits for another to finish a half-done write spins
-    // (yielding under loom); each round is a few branches.
-    builder.max_branches = 100_000;
-    chan_core::internal::check_model(builder, f);
-}
 
 /// A message that counts its drops.
 struct Counted(Arc<AtomicUsize>);
@@ -40,7 +21,7 @@ impl Drop for Counted {
 }
 
 fn two_messages(make: fn() -> (Sender<u32>, Receiver<u32>)) {
-    model(move || {
+    model(3, move || {
         let (s, r) = make();
         let producer = thread::spawn(move || {
             s.send(1).unwrap();
@@ -54,7 +35,7 @@ fn two_messages(make: fn() -> (Sender<u32>, Receiver<u32>)) {
 }
 
 fn two_senders(make: fn() -> (Sender<u32>, Receiver<u32>), preemptions: usize) {
-    model_with_preemptions(preemptions, move || {
+    model(preemptions, move || {
         let (s, r) = make();
         let s2 = s.clone();
         // The senders are not joined: loom 0.7 lets `unpark` wake a
@@ -73,7 +54,7 @@ fn two_senders(make: fn() -> (Sender<u32>, Receiver<u32>), preemptions: usize) {
 }
 
 fn receiver_disconnected_while_sender_blocked(make: fn() -> (Sender<u32>, Receiver<u32>)) {
-    model(move || {
+    model(3, move || {
         let (s, r) = make();
         let producer = thread::spawn(move || {
             // Fills a bounded(1) channel or blocks on a rendezvous, until
@@ -91,7 +72,7 @@ fn receiver_disconnected_while_sender_blocked(make: fn() -> (Sender<u32>, Receiv
 }
 
 fn sender_disconnected_while_receiver_blocked(make: fn() -> (Sender<u32>, Receiver<u32>)) {
-    model(move || {
+    model(3, move || {
         let (s, r) = make();
         let consumer = thread::spawn(move || r.recv());
         drop(s);
@@ -100,7 +81,7 @@ fn sender_disconnected_while_receiver_blocked(make: fn() -> (Sender<u32>, Receiv
 }
 
 fn dropped_with_messages_inside(make: fn() -> (Sender<Counted>, Receiver<Counted>)) {
-    model(move || {
+    model(3, move || {
         let drops = Arc::new(AtomicUsize::new(0));
         let (s, r) = make();
         let producer = {
@@ -190,7 +171,7 @@ fn zero_dropped_with_pending_sends() {
 /// A receiver that blocks on an empty channel first (it is spawned before
 /// anything is sent) is woken by the send, whichever of the two runs first.
 fn blocked_receiver_woken_by_send(make: fn() -> (Sender<u32>, Receiver<u32>)) {
-    model(move || {
+    model(3, move || {
         let (s, r) = make();
         let consumer = thread::spawn(move || r.recv());
         s.send(7).unwrap();
@@ -208,7 +189,7 @@ fn array_blocked_receiver_woken_by_send() {
 /// straight to it; the next message goes through the buffer, in order.
 #[test]
 fn array_send_hands_off_to_blocked_receiver() {
-    model(|| {
+    model(3, || {
         let (s, r) = array();
         let consumer = thread::spawn(move || (r.recv(), r.recv()));
         // Let the consumer run until it blocks, so the send finds it waiting.
@@ -229,7 +210,7 @@ fn zero_blocked_receiver_woken_by_send() {
 
 #[test]
 fn zero_blocked_sender_woken_by_receive() {
-    model(|| {
+    model(3, || {
         let (s, r) = zero();
         let producer = thread::spawn(move || s.send(1));
         assert_eq!(r.recv(), Ok(1));
@@ -239,7 +220,7 @@ fn zero_blocked_sender_woken_by_receive() {
 
 #[test]
 fn array_blocked_sender_woken_by_receive() {
-    model(|| {
+    model(3, || {
         let (s, r) = bounded(1);
         s.send(1).unwrap();
         let producer = thread::spawn(move || s.send(2).unwrap());
@@ -257,7 +238,7 @@ fn list_receiver_crosses_block_boundary() {
     // Fill a block but its last slot, then race the sender that fills it,
     // allocates the next block and sends into it against the receiver
     // draining the first.
-    model_with_preemptions(3, || {
+    model(3, || {
         let (s, r) = unbounded();
         for i in 0..LIST_BLOCK - 1 {
             s.send(i).unwrap();
@@ -280,7 +261,7 @@ fn list_receivers_race_to_release_a_block() {
     // claimed the last slot releases the block, at once if the other has
     // finished reading, else after it has (the release of the second block
     // retries it).
-    model_with_preemptions(2, || {
+    model(2, || {
         let (s, r) = unbounded();
         for i in 0..2 * LIST_BLOCK {
             s.send(i).unwrap();
@@ -307,7 +288,7 @@ fn list_receivers_race_to_release_a_block() {
 /// receiver gets exactly the real message, whether the given-up slot was
 /// rolled back or skipped.
 fn cancelled_send_races_a_sender(make: fn() -> (Sender<u32>, Receiver<u32>), preemptions: usize) {
-    model_with_preemptions(preemptions, move || {
+    model(preemptions, move || {
         let (s, r) = make();
         let other = s.clone();
         let canceller = thread::spawn(move || {
@@ -329,7 +310,7 @@ fn cancelled_send_races_a_sender(make: fn() -> (Sender<u32>, Receiver<u32>), pre
 /// receiver: the message is either received or dropped by the cancel,
 /// exactly once.
 fn cancelled_receive_races_a_receiver(make: fn() -> (Sender<Counted>, Receiver<Counted>)) {
-    model(move || {
+    model(3, move || {
         let drops = Arc::new(AtomicUsize::new(0));
         let (s, r) = make();
         s.send(Counted(drops.clone())).ok().unwrap();

@@ -7,24 +7,15 @@
 //! Run with: `RUSTFLAGS="--cfg loom" cargo test -p chan-select --release --test loom`
 #![cfg(loom)]
 
+use chan_core::internal::model;
 use chan_core::{bounded, unbounded, Receiver, Sender, TryRecvError};
 use chan_select::Select;
 use loom::thread;
 use std::time::Instant;
 
-fn model<F: Fn() + Sync + Send + 'static>(f: F) {
-    let mut builder = loom::model::Builder::new();
-    // Bound 3 explores 45k executions of the two-channel model in about
-    // 3 s; the models are small enough for it.
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(3);
-    }
-    chan_core::internal::check_model(builder, f);
-}
-
 #[test]
 fn select_over_two_channels_racing_senders() {
-    model(|| {
+    model(3, || {
         let (s1, r1) = bounded::<u32>(1);
         let (s2, r2) = unbounded::<u32>();
         let first = thread::spawn(move || s1.send(1).unwrap());
@@ -52,7 +43,7 @@ fn select_over_two_channels_racing_senders() {
 
 #[test]
 fn select_with_both_ends_of_a_rendezvous_pairs_with_the_other_thread() {
-    model(|| {
+    model(3, || {
         let (s, r) = bounded::<u32>(0);
         let (s2, r2) = (s.clone(), r.clone());
         let partner = thread::spawn(move || r2.recv().unwrap());
@@ -79,7 +70,7 @@ fn select_deadline_racing_a_send_loses_nothing() {
     // select here. Running the model a second time with the select thread
     // yielding first covers the send-first side as well.
     for yield_first in [false, true] {
-        model(move || {
+        model(3, move || {
             let (s, r) = bounded::<u32>(1);
             let producer = thread::spawn(move || s.send(5).unwrap());
             if yield_first {
@@ -111,7 +102,7 @@ fn select_deadline_racing_a_send_loses_nothing() {
 /// and X after its theft). Every message is received exactly once.
 fn steal_race(make: fn() -> (Sender<u32>, Receiver<u32>)) {
     for yield_first in [false, true] {
-        model(move || {
+        model(3, move || {
             let (x_tx, x_rx) = make();
             let (y_tx, y_rx) = make();
             x_tx.send(1).unwrap();

@@ -4,7 +4,7 @@
 
 use crate::context::{Context, Operation};
 use crate::err::{RecvTimeoutError, TryRecvError};
-use crate::select::{Readiness, SelectHandle, Token};
+use crate::handle::{Readiness, SelectHandle, Token};
 use std::marker::PhantomData;
 use std::time::Instant;
 
@@ -30,7 +30,7 @@ impl<T> Channel<T> {
     /// Sleeps until `deadline` (forever if none), then times out.
     #[inline(never)]
     pub fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        crate::at::sleep_until(deadline);
+        crate::flavors::at::sleep_until(deadline);
         Err(RecvTimeoutError::Timeout)
     }
 

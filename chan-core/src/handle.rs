@@ -15,11 +15,11 @@ use std::time::Instant;
 #[derive(Debug, Default)]
 pub struct Token {
     /// Array flavor: the reserved slot and its stamp.
-    pub array: crate::array::ArrayToken,
+    pub array: crate::flavors::array::ArrayToken,
     /// List flavor: the reserved block and offset.
-    pub list: crate::list::ListToken,
+    pub list: crate::flavors::list::ListToken,
     /// Zero flavor: the packet of the partner.
-    pub zero: crate::zero::ZeroToken,
+    pub zero: crate::flavors::zero::ZeroToken,
     /// `at` timer: the instant delivered, `None` if it was already taken.
     pub at: Option<Instant>,
     /// `tick` timer: the instant delivered.

@@ -10,7 +10,7 @@
 
 use crate::context::{Context, Operation};
 use crate::err::{RecvTimeoutError, TryRecvError};
-use crate::select::{Readiness, SelectHandle, Token};
+use crate::handle::{Readiness, SelectHandle, Token};
 use crate::sync::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 

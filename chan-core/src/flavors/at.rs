@@ -8,7 +8,7 @@
 
 use crate::context::{Context, Operation};
 use crate::err::{RecvTimeoutError, TryRecvError};
-use crate::select::{Readiness, SelectHandle, Token};
+use crate::handle::{Readiness, SelectHandle, Token};
 use crate::sync::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 

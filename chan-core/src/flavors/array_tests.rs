@@ -1,0 +1,302 @@
+//! Unit tests of the array flavor (`array.rs`).
+
+use super::*;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::AtomicUsize as StdAtomicUsize;
+use std::sync::Arc as StdArc;
+
+struct DropCounter(StdArc<StdAtomicUsize>);
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn fills_and_wraps_around() {
+    let chan = Channel::with_capacity(3);
+    for round in 0..10 {
+        for i in 0..3 {
+            chan.try_send(round * 3 + i).unwrap();
+        }
+        assert!(chan.is_full());
+        assert_eq!(chan.len(), 3);
+        assert_eq!(chan.try_send(99), Err(TrySendError::Full(99)));
+        for i in 0..3 {
+            assert_eq!(chan.try_recv(), Ok(round * 3 + i));
+        }
+        assert!(chan.is_empty());
+        assert_eq!(chan.try_recv(), Err(TryRecvError::Empty));
+    }
+}
+
+#[test]
+fn next_position_steps_through_each_lap() {
+    for cap in [1usize, 2, 3, 4, 7, 8, 1024] {
+        let chan = Channel::<u8>::with_capacity(cap);
+        let mut position = 0u64;
+        for step in 0..3 * cap as u64 + 2 {
+            let (lap, index) = (step / cap as u64, step % cap as u64);
+            assert_eq!(position, lap * chan.one_lap + index, "cap {cap}");
+            assert_eq!(position & chan.disconnect_bit, 0);
+            position = chan.next_position(position);
+        }
+    }
+}
+
+#[test]
+fn one_slot_ring_alternates_across_laps() {
+    let chan = Channel::with_capacity(1);
+    for i in 0..10 {
+        chan.try_send(i).unwrap();
+        assert_eq!(chan.try_send(99), Err(TrySendError::Full(99)));
+        assert_eq!(chan.len(), 1);
+        assert_eq!(chan.try_recv(), Ok(i));
+        assert_eq!(chan.try_recv(), Err(TryRecvError::Empty));
+    }
+    assert!(chan.disconnect_senders());
+    assert_eq!(chan.try_recv(), Err(TryRecvError::Disconnected));
+}
+
+#[test]
+fn disconnect_drains_then_fails() {
+    let chan = Channel::with_capacity(2);
+    chan.try_send(1).unwrap();
+    assert!(chan.disconnect_senders());
+    assert!(!chan.disconnect_senders());
+    assert_eq!(chan.try_recv(), Ok(1));
+    assert_eq!(chan.try_recv(), Err(TryRecvError::Disconnected));
+    assert_eq!(chan.try_send(2), Err(TrySendError::Disconnected(2)));
+}
+
+#[test]
+fn messages_dropped_once_by_drop_and_by_receiver_disconnect() {
+    let drops = StdArc::new(StdAtomicUsize::new(0));
+    let chan = Channel::with_capacity(4);
+    for _ in 0..3 {
+        chan.try_send(DropCounter(drops.clone())).ok().unwrap();
+    }
+    drop(chan.try_recv().ok().unwrap());
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
+    drop(chan);
+    assert_eq!(drops.load(Ordering::SeqCst), 3);
+
+    let chan = Channel::with_capacity(2);
+    chan.try_send(DropCounter(drops.clone())).ok().unwrap();
+    chan.try_send(DropCounter(drops.clone())).ok().unwrap();
+    chan.disconnect_receivers();
+    assert_eq!(drops.load(Ordering::SeqCst), 5);
+    drop(chan);
+    assert_eq!(drops.load(Ordering::SeqCst), 5);
+}
+
+#[test]
+fn blocked_sender_and_receiver_are_woken() {
+    let chan = StdArc::new(Channel::with_capacity(1));
+    let count = if cfg!(miri) { 50 } else { 20_000 };
+    let producer = {
+        let chan = chan.clone();
+        std::thread::spawn(move || {
+            for i in 0..count {
+                chan.send(i, None).unwrap();
+            }
+        })
+    };
+    for i in 0..count {
+        assert_eq!(chan.recv(None), Ok(i));
+    }
+    producer.join().unwrap();
+}
+
+#[test]
+fn send_hands_off_to_a_blocked_receiver_only_when_the_buffer_is_empty() {
+    let chan = StdArc::new(Channel::with_capacity(2));
+    let consumer = {
+        let chan = chan.clone();
+        std::thread::spawn(move || (chan.recv(None), chan.recv(None), chan.recv(None)))
+    };
+    while !chan.receivers.may_have_waiters() {
+        std::thread::yield_now();
+    }
+    // The receiver waits on an empty buffer: the message goes to its
+    // packet, and the ring is never touched.
+    assert_eq!(chan.send_to_blocked_receiver(1), Ok(()));
+    assert_eq!(chan.tail.load(Ordering::SeqCst), 0);
+    assert_eq!(chan.head.load(Ordering::SeqCst), 0);
+    chan.send(2, None).unwrap();
+    chan.send(3, None).unwrap();
+    assert_eq!(consumer.join().unwrap(), (Ok(1), Ok(2), Ok(3)));
+    // Nobody waits any more: no handoff.
+    assert_eq!(chan.send_to_blocked_receiver(4), Err(4));
+    assert!(chan.is_empty());
+
+    // A receiver registered while the buffer holds a message (a race a
+    // plain `recv` can lose) is not handed a newer message, which would
+    // overtake the buffered one.
+    chan.send(5, None).unwrap();
+    let other_thread = std::thread::spawn(Context::for_current_thread)
+        .join()
+        .unwrap();
+    let packet = Packet::<i32>::new(MaybeUninit::uninit());
+    let mut hook = 0u8;
+    let oper = Operation::hook(&mut hook);
+    let address = &packet as *const Packet<i32> as *mut ();
+    chan.receivers
+        .register_with_packet(oper, address, &other_thread);
+    assert_eq!(chan.send_to_blocked_receiver(6), Err(6));
+    assert!(chan.receivers.unregister(oper).is_some());
+    assert_eq!(packet.state.load(Ordering::SeqCst), PACKET_PENDING);
+    assert_eq!(chan.recv(None), Ok(5));
+}
+
+fn reserve_send(chan: &Channel<DropCounter>) -> Token {
+    let mut token = Token::default();
+    assert!(chan.start_send(&mut token));
+    token
+}
+
+#[test]
+fn cancelled_last_send_frees_its_slot() {
+    let drops = StdArc::new(StdAtomicUsize::new(0));
+    let chan = Channel::with_capacity(1);
+    let mut token = reserve_send(&chan);
+    assert!(chan.is_full());
+    // SAFETY: reserved just above, not completed.
+    unsafe { chan.cancel_send(&mut token) };
+    assert!(chan.is_empty());
+    assert!(matches!(chan.try_recv(), Err(TryRecvError::Empty)));
+    chan.try_send(DropCounter(drops.clone())).ok().unwrap();
+    assert!(chan.try_recv().is_ok());
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn cancelled_send_before_a_later_send_is_skipped() {
+    let drops = StdArc::new(StdAtomicUsize::new(0));
+    let chan = Channel::with_capacity(2);
+    let mut first = reserve_send(&chan);
+    let mut second = reserve_send(&chan);
+    // SAFETY: both reserved just above; each completed or cancelled once.
+    unsafe {
+        chan.cancel_send(&mut first);
+        chan.write(&mut second, DropCounter(drops.clone()))
+            .ok()
+            .unwrap();
+    }
+    // The skipped slot still takes room until a receiver passes it.
+    assert!(matches!(
+        chan.try_send(DropCounter(drops.clone())),
+        Err(TrySendError::Full(_))
+    ));
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
+    assert!(chan.try_recv().is_ok());
+    assert_eq!(drops.load(Ordering::SeqCst), 2);
+    assert!(matches!(chan.try_recv(), Err(TryRecvError::Empty)));
+    chan.try_send(DropCounter(drops.clone())).ok().unwrap();
+    chan.try_send(DropCounter(drops.clone())).ok().unwrap();
+    assert_eq!(chan.len(), 2);
+    drop(chan);
+    assert_eq!(drops.load(Ordering::SeqCst), 4);
+}
+
+#[test]
+fn skipped_and_leaked_reservations_are_not_dropped_as_messages() {
+    let drops = StdArc::new(StdAtomicUsize::new(0));
+    // Dropped by `disconnect_receivers`, then by `Drop`.
+    for disconnect_first in [true, false] {
+        let chan = Channel::with_capacity(4);
+        chan.try_send(DropCounter(drops.clone())).ok().unwrap();
+        let mut skipped = reserve_send(&chan);
+        let _leaked = reserve_send(&chan);
+        // SAFETY: reserved just above, not completed.
+        unsafe { chan.cancel_send(&mut skipped) };
+        if disconnect_first {
+            chan.disconnect_receivers();
+        }
+        drop(chan);
+    }
+    assert_eq!(drops.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn cancelled_receive_drops_its_message() {
+    let drops = StdArc::new(StdAtomicUsize::new(0));
+    let chan = Channel::with_capacity(1);
+    chan.try_send(DropCounter(drops.clone())).ok().unwrap();
+    let mut token = Token::default();
+    assert!(chan.start_recv(&mut token));
+    // SAFETY: reserved just above, not completed.
+    unsafe { chan.cancel_recv(&mut token) };
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
+    assert!(chan.is_empty());
+    chan.try_send(DropCounter(drops.clone())).ok().unwrap();
+    drop(chan);
+    assert_eq!(drops.load(Ordering::SeqCst), 2);
+}
+
+/// Counts its drops in a borrowed counter (so a leaked one owns no
+/// memory); if armed, its drop panics, even while unwinding.
+struct Bomb<'a>(&'a StdAtomicUsize, bool);
+
+impl Drop for Bomb<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        if self.1 {
+            panic!("drop of a message panicked");
+        }
+    }
+}
+
+#[test]
+fn panicking_drop_leaks_the_rest() {
+    // The ring wrapped around, positions 1 and 2 of 4 armed.
+    let fill = |drops| {
+        let chan = Channel::with_capacity(4);
+        for _ in 0..3 {
+            assert!(chan.try_send(Bomb(drops, false)).is_ok());
+            drop(chan.try_recv().ok().unwrap());
+        }
+        for position in 0..4 {
+            let armed = position == 1 || position == 2;
+            assert!(chan.try_send(Bomb(drops, armed)).is_ok());
+        }
+        chan
+    };
+
+    // Discarded by the last receiver: the first panic propagates, the
+    // rest are never dropped, not even by `Drop`.
+    let drops = StdAtomicUsize::new(0);
+    let chan = fill(&drops);
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| chan.disconnect_receivers()));
+    assert!(result.is_err());
+    assert_eq!(drops.load(Ordering::SeqCst), 5);
+    assert!(chan.is_empty());
+    assert!(matches!(
+        chan.try_send(Bomb(&drops, false)),
+        Err(TrySendError::Disconnected(_))
+    ));
+    assert_eq!(drops.load(Ordering::SeqCst), 6);
+    drop(chan);
+    assert_eq!(drops.load(Ordering::SeqCst), 6);
+
+    // The same when the channel itself is dropped.
+    let drops = StdAtomicUsize::new(0);
+    let chan = fill(&drops);
+    let result = std::panic::catch_unwind(AssertUnwindSafe(move || drop(chan)));
+    assert!(result.is_err());
+    assert_eq!(drops.load(Ordering::SeqCst), 5);
+}
+
+#[test]
+fn capacity_too_large_panics() {
+    let result = std::panic::catch_unwind(|| Channel::<u8>::with_capacity(usize::MAX));
+    let err = result.err().unwrap();
+    let message = err
+        .downcast_ref::<&str>()
+        .map(|text| text.to_string())
+        .or_else(|| err.downcast_ref::<String>().cloned());
+    assert_eq!(
+        message.as_deref(),
+        Some("bounded channel capacity is too large")
+    );
+}
