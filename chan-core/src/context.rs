@@ -200,7 +200,7 @@ impl Context {
     /// Waits (spinning briefly, then yielding) until a packet is published.
     #[inline]
     pub fn wait_packet(&self) -> *mut () {
-        let mut backoff = crate::sync::Backoff::new();
+        let mut backoff = crate::policy::Backoff::new();
         loop {
             let packet = self.inner.packet.load(Ordering::Acquire);
             if !packet.is_null() {
@@ -224,7 +224,7 @@ impl Context {
     /// the race, whose selection is then returned).
     ///
     /// First it spins, re-checking the state, for as long as the thread's
-    /// [`SpinBudget`] says: spinning catches a partner that is running on
+    /// [`SpinBudget`](crate::policy::SpinBudget) says: spinning catches a partner that is running on
     /// another core right now and finishes within a microsecond or so, but
     /// when the partner is waiting for a core (more runnable threads than
     /// cores) every spin is wasted, so the budget adapts to which case this
@@ -238,7 +238,7 @@ impl Context {
     pub fn wait_until(&self, deadline: Option<Instant>) -> Selected {
         // A selection never reverts to `Waiting`, so reading it again after
         // the spin caught it gives the same value.
-        if spin_until(|| self.selected() != Selected::Waiting) {
+        if crate::policy::spin_until(|| self.selected() != Selected::Waiting) {
             return self.selected();
         }
         if let Some(selected) = self.yield_while_waiting(Self::YIELD_ROUNDS, deadline) {
@@ -297,123 +297,6 @@ impl Context {
     #[inline]
     pub fn same_as(&self, other: &Context) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
-    }
-}
-
-/// Spins until `ready()` holds, for as long as the current thread's
-/// [`SpinBudget`] allows (the budget that [`Context::wait_until`] spins
-/// on, and that learns from this spin the same way); true if `ready()`
-/// held in time.
-///
-/// For a waiter that can watch the one location its partner will change:
-/// spinning there catches a partner running on another core without
-/// touching the partner's own cache lines, and costs nothing once the
-/// budget has learned that the partner shares this thread's core.
-pub(crate) fn spin_until(mut ready: impl FnMut() -> bool) -> bool {
-    let budget = SpinBudget::current();
-    for spin in 0..budget.spins() {
-        crate::sync::spin_loop();
-        if ready() {
-            budget.caught(spin + 1);
-            return true;
-        }
-    }
-    budget.missed();
-    false
-}
-
-#[cfg(not(loom))]
-std::thread_local! {
-    /// The thread's spin budget, and a count of its waits (for probing).
-    static SPIN_STATE: std::cell::Cell<(u32, u32)> = const { std::cell::Cell::new((0, 0)) };
-}
-
-/// How long a thread spins in [`Context::wait_until`] before it yields, and
-/// in [`spin_until`] before it gives up: a per-thread budget of spin
-/// iterations (one check and one spin hint each, some 15-30 ns) that adapts
-/// to what the spinning achieves. Both kinds of spin teach the one budget:
-/// either way it measures whether this thread's partners run on another
-/// core.
-///
-/// A wait whose selection arrives after `k` spins raises the budget to at
-/// least `2k` (so it keeps catching partners that take as long); a wait that
-/// spins in vain lowers it by a quarter, so a budget that stops paying (the
-/// partner needs this thread's core) decays to nothing within a dozen waits,
-/// while one miss among catches costs little. A small budget never
-/// learns that a longer spin would have paid, so every `PROBE_EVERY`-th wait
-/// spins the full `MAX` (some hundreds of nanoseconds): if the partner is
-/// running on another core, that probe succeeds and the budget follows it
-/// up; if it is not, the probe costs `MAX` spins once in `PROBE_EVERY` waits.
-///
-/// Under loom every spin is a scheduling point: there the budget is one
-/// check and never changes.
-#[derive(Clone, Copy)]
-struct SpinBudget {
-    /// Spins for this wait.
-    spins: u32,
-}
-
-// Under loom the budget is fixed at one spin and the constants go unused.
-#[cfg_attr(loom, allow(dead_code))]
-impl SpinBudget {
-    /// Upper bound of the budget, and the length of a probe. On a shared
-    /// 2-core machine 16 measured faster than 64 over the blocking cells
-    /// of the comparison harness, except where a round trip fits in the
-    /// longer spin (pingpong on an idle machine).
-    const MAX: u32 = 16;
-    /// One wait in this many spins `MAX` whatever the budget.
-    const PROBE_EVERY: u32 = 32;
-
-    /// The budget for the current thread's next wait.
-    #[inline]
-    fn current() -> SpinBudget {
-        #[cfg(not(loom))]
-        {
-            let (budget, waits) = SPIN_STATE.try_with(|state| state.get()).unwrap_or((0, 1));
-            let waits = waits.wrapping_add(1);
-            let _ = SPIN_STATE.try_with(|state| state.set((budget, waits)));
-            let spins = if waits % Self::PROBE_EVERY == 0 {
-                Self::MAX
-            } else {
-                budget
-            };
-            SpinBudget { spins }
-        }
-        #[cfg(loom)]
-        SpinBudget { spins: 1 }
-    }
-
-    /// Spins for this wait.
-    #[inline]
-    fn spins(self) -> u32 {
-        self.spins
-    }
-
-    /// The selection arrived after `spin` spins.
-    #[inline]
-    fn caught(self, spin: u32) {
-        #[cfg(not(loom))]
-        {
-            let _ = SPIN_STATE.try_with(|state| {
-                let (budget, waits) = state.get();
-                let budget = budget.max(spin.saturating_mul(2)).min(Self::MAX);
-                state.set((budget, waits));
-            });
-        }
-        #[cfg(loom)]
-        let _ = spin;
-    }
-
-    /// Spinning did not catch the selection.
-    #[inline]
-    fn missed(self) {
-        #[cfg(not(loom))]
-        {
-            let _ = SPIN_STATE.try_with(|state| {
-                let (budget, waits) = state.get();
-                state.set(((budget - budget / 4).saturating_sub(1), waits));
-            });
-        }
     }
 }
 
@@ -479,65 +362,6 @@ mod tests {
             assert_eq!(cx.wait_until(None), Selected::Operation(oper));
             handle.join().unwrap();
         });
-    }
-
-    #[test]
-    fn spin_budget_follows_what_spinning_achieves() {
-        // A fresh thread starts with an empty budget.
-        std::thread::spawn(|| {
-            let budget = || SPIN_STATE.with(|state| state.get().0);
-            assert_eq!(budget(), 0);
-            SpinBudget::current().caught(5);
-            assert_eq!(budget(), 10);
-            SpinBudget::current().caught(3);
-            assert_eq!(budget(), 10);
-            SpinBudget::current().caught(1000);
-            assert_eq!(budget(), SpinBudget::MAX);
-            for _ in 0..12 {
-                SpinBudget::current().missed();
-            }
-            assert_eq!(budget(), 0);
-            let probes = (0..SpinBudget::PROBE_EVERY)
-                .filter(|_| SpinBudget::current().spins() == SpinBudget::MAX)
-                .count();
-            assert_eq!(probes, 1);
-        })
-        .join()
-        .unwrap();
-    }
-
-    #[test]
-    fn spin_until_spins_within_the_budget_and_teaches_it() {
-        std::thread::spawn(|| {
-            let budget = || SPIN_STATE.with(|state| state.get().0);
-            // An empty budget spins only on the periodic probe: one call in
-            // `PROBE_EVERY` sees a condition that is already true.
-            let caught = (0..SpinBudget::PROBE_EVERY)
-                .filter(|_| spin_until(|| true))
-                .count();
-            assert_eq!(caught, 1);
-            // That catch (after one spin) gave the budget room for the next
-            // calls, which catch too.
-            assert_eq!(budget(), 2);
-            assert!(spin_until(|| true));
-            // A condition that turns true at the fourth check, within a
-            // budget of four spins, is caught and doubles the budget.
-            SpinBudget::current().caught(2);
-            assert_eq!(budget(), 4);
-            let mut checks = 0;
-            assert!(spin_until(|| {
-                checks += 1;
-                checks == 4
-            }));
-            assert_eq!(budget(), 8);
-            // A condition that never holds wears the budget down to nothing.
-            for _ in 0..12 {
-                assert!(!spin_until(|| false));
-            }
-            assert_eq!(budget(), 0);
-        })
-        .join()
-        .unwrap();
     }
 
     #[test]

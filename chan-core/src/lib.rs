@@ -16,6 +16,7 @@ mod counter;
 mod err;
 mod flavors;
 mod handle;
+mod policy;
 #[doc(hidden)]
 pub mod sync;
 mod waiters;
@@ -34,6 +35,7 @@ pub mod internal {
     pub use crate::channel::{read, receiver_channel_id, sender_channel_id, write};
     pub use crate::context::{Context, Operation, Selected};
     pub use crate::handle::{Readiness, SelectHandle, Token};
+    pub use crate::policy::{random_below, sleep_until};
 
     /// Checks a loom model with `builder`, then prints how many executions
     /// loom explored as `loom: explored N iterations` (`scripts/loom.sh`

@@ -27,14 +27,13 @@
 //! that would not block, without performing it.
 
 use chan_core::internal::{
-    read, receiver_channel_id, sender_channel_id, write, Context, Operation, Readiness,
-    SelectHandle, Selected, Token,
+    random_below, read, receiver_channel_id, sender_channel_id, sleep_until, write, Context,
+    Operation, Readiness, SelectHandle, Selected, Token,
 };
 use chan_core::{
     ReadyTimeoutError, Receiver, RecvError, SelectTimeoutError, SendError, Sender, TryReadyError,
     TrySelectError,
 };
-use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::mem;
@@ -479,69 +478,6 @@ impl VisitOrder {
             usize::from(self.inline[place])
         } else {
             self.spilled[place]
-        }
-    }
-}
-
-/// A number in `0..n` (`n >= 1`) from a per-thread xorshift generator:
-/// a few instructions and no allocation.
-fn random_below(n: usize) -> usize {
-    if n == 1 {
-        return 0;
-    }
-    // Under loom the state lives in a loom thread-local, which starts afresh
-    // in every explored execution; a std thread-local would carry over from
-    // one execution to the next and loom would reject the model as not
-    // deterministic.
-    #[cfg(not(loom))]
-    std::thread_local! {
-        static STATE: Cell<u32> = const { Cell::new(0) };
-    }
-    #[cfg(loom)]
-    loom::thread_local! {
-        static STATE: Cell<u32> = Cell::new(0x9e37_79b9);
-    }
-    STATE.with(|state| {
-        let mut x = state.get();
-        if x == 0 {
-            x = thread_seed();
-        }
-        // xorshift32: never reaches 0 from a non-zero state.
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        state.set(x);
-        // The high bits, scaled to 0..n (multiply-shift).
-        ((u64::from(x) * n as u64) >> 32) as usize
-    })
-}
-
-/// A non-zero seed that differs from thread to thread, so that threads do
-/// not all draw the same sequence.
-#[cfg(not(loom))]
-fn thread_seed() -> u32 {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0x9e37_79b9);
-    let counter = NEXT.fetch_add(0x9e37_79b9, Ordering::Relaxed);
-    let local = 0u8;
-    // The address of a stack variable adds per-process variation.
-    let address = &local as *const u8 as usize as u64;
-    let mixed = (u64::from(counter) ^ address).wrapping_mul(0x2545_f491_4f6c_dd1d);
-    ((mixed >> 32) as u32) | 1
-}
-
-#[cfg(loom)]
-fn thread_seed() -> u32 {
-    0x9e37_79b9
-}
-
-fn sleep_until(deadline: Option<Instant>) {
-    loop {
-        let now = Instant::now();
-        match deadline {
-            Some(deadline) if now >= deadline => return,
-            Some(deadline) => std::thread::sleep(deadline - now),
-            None => std::thread::sleep(Duration::from_secs(1000)),
         }
     }
 }

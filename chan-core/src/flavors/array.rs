@@ -42,10 +42,11 @@
 //! the panic. So no message is dropped while unwinding (a second panic
 //! would abort the process), and the buffer is still freed.
 
-use crate::context::{spin_until, Context, Operation, Selected};
+use crate::context::{Context, Operation, Selected};
 use crate::err::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::handle::{Readiness, SelectHandle, Token};
-use crate::sync::{fence, AtomicU64, AtomicUsize, Backoff, Ordering, UnsafeCell};
+use crate::policy::{spin_until, Backoff};
+use crate::sync::{fence, AtomicU64, AtomicUsize, Ordering, UnsafeCell};
 use crate::waiters::SyncWaiters;
 use crossbeam_utils::CachePadded;
 use std::mem::MaybeUninit;

@@ -10,7 +10,7 @@ use crate::context::{Context, Operation};
 use crate::err::{RecvTimeoutError, TryRecvError};
 use crate::handle::{Readiness, SelectHandle, Token};
 use crate::sync::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// A one-shot timer channel delivering messages of type `T`.
 pub struct Channel<T> {
@@ -73,7 +73,7 @@ impl<T> Channel<T> {
                 return Ok((self.make_message)(when));
             }
         }
-        sleep_until(deadline);
+        crate::policy::sleep_until(deadline);
         Err(RecvTimeoutError::Timeout)
     }
 
@@ -100,22 +100,6 @@ impl<T> Channel<T> {
     /// Always `Some(1)`.
     pub fn capacity(&self) -> Option<usize> {
         Some(1)
-    }
-}
-
-/// Sleeps until `deadline`, or forever if there is none.
-pub(crate) fn sleep_until(deadline: Option<Instant>) {
-    loop {
-        match deadline {
-            None => std::thread::sleep(Duration::from_secs(1000)),
-            Some(deadline) => {
-                let now = Instant::now();
-                if now >= deadline {
-                    return;
-                }
-                std::thread::sleep(deadline - now);
-            }
-        }
     }
 }
 

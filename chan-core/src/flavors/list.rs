@@ -78,7 +78,8 @@
 use crate::context::{Context, Operation, Selected};
 use crate::err::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::handle::{Readiness, SelectHandle, Token};
-use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, Backoff, Ordering, UnsafeCell};
+use crate::policy::Backoff;
+use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, Ordering, UnsafeCell};
 use crate::waiters::SyncWaiters;
 use crossbeam_utils::CachePadded;
 use std::marker::PhantomData;

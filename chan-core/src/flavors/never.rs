@@ -30,7 +30,7 @@ impl<T> Channel<T> {
     /// Sleeps until `deadline` (forever if none), then times out.
     #[inline(never)]
     pub fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        crate::flavors::at::sleep_until(deadline);
+        crate::policy::sleep_until(deadline);
         Err(RecvTimeoutError::Timeout)
     }
 

@@ -73,7 +73,8 @@
 use crate::context::{Context, Operation, Selected};
 use crate::err::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::handle::{Readiness, SelectHandle, Token};
-use crate::sync::{park_timeout, AtomicUsize, Backoff, Mutex, MutexGuard, Ordering, UnsafeCell};
+use crate::policy::Backoff;
+use crate::sync::{park_timeout, AtomicUsize, Mutex, MutexGuard, Ordering, UnsafeCell};
 use crate::waiters::{Entry, Waiters};
 use std::marker::PhantomData;
 use std::ptr;

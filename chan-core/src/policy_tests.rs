@@ -1,0 +1,62 @@
+//! Unit tests of the waiting and choosing policies (`policy.rs`).
+
+use super::*;
+
+#[test]
+fn spin_budget_follows_what_spinning_achieves() {
+    // A fresh thread starts with an empty budget.
+    std::thread::spawn(|| {
+        let budget = || SPIN_STATE.with(|state| state.get().0);
+        assert_eq!(budget(), 0);
+        SpinBudget::current().caught(5);
+        assert_eq!(budget(), 10);
+        SpinBudget::current().caught(3);
+        assert_eq!(budget(), 10);
+        SpinBudget::current().caught(1000);
+        assert_eq!(budget(), SpinBudget::MAX);
+        for _ in 0..12 {
+            SpinBudget::current().missed();
+        }
+        assert_eq!(budget(), 0);
+        let probes = (0..SpinBudget::PROBE_EVERY)
+            .filter(|_| SpinBudget::current().spins() == SpinBudget::MAX)
+            .count();
+        assert_eq!(probes, 1);
+    })
+    .join()
+    .unwrap();
+}
+
+#[test]
+fn spin_until_spins_within_the_budget_and_teaches_it() {
+    std::thread::spawn(|| {
+        let budget = || SPIN_STATE.with(|state| state.get().0);
+        // An empty budget spins only on the periodic probe: one call in
+        // `PROBE_EVERY` sees a condition that is already true.
+        let caught = (0..SpinBudget::PROBE_EVERY)
+            .filter(|_| spin_until(|| true))
+            .count();
+        assert_eq!(caught, 1);
+        // That catch (after one spin) gave the budget room for the next
+        // calls, which catch too.
+        assert_eq!(budget(), 2);
+        assert!(spin_until(|| true));
+        // A condition that turns true at the fourth check, within a
+        // budget of four spins, is caught and doubles the budget.
+        SpinBudget::current().caught(2);
+        assert_eq!(budget(), 4);
+        let mut checks = 0;
+        assert!(spin_until(|| {
+            checks += 1;
+            checks == 4
+        }));
+        assert_eq!(budget(), 8);
+        // A condition that never holds wears the budget down to nothing.
+        for _ in 0..12 {
+            assert!(!spin_until(|| false));
+        }
+        assert_eq!(budget(), 0);
+    })
+    .join()
+    .unwrap();
+}
