@@ -42,6 +42,7 @@
 //! the panic. So no message is dropped while unwinding (a second panic
 //! would abort the process), and the buffer is still freed.
 
+use super::{Queue, QueueReceiver};
 use crate::context::{Context, Operation, Selected};
 use crate::err::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::handle::{Readiness, SelectHandle, Token};
@@ -1008,7 +1009,7 @@ impl<T> Channel<T> {
 
     /// A select handle for the receiving side.
     pub fn receiver(&self) -> Receiver<'_, T> {
-        Receiver(self)
+        QueueReceiver(self)
     }
 
     /// A select handle for the sending side.
@@ -1040,46 +1041,29 @@ impl<T> Drop for Channel<T> {
 }
 
 /// The receiving side of an array channel, for the select engine.
-pub struct Receiver<'a, T>(&'a Channel<T>);
+pub type Receiver<'a, T> = QueueReceiver<'a, Channel<T>>;
 
 /// The sending side of an array channel, for the select engine.
 pub struct Sender<'a, T>(&'a Channel<T>);
 
-impl<T> SelectHandle for Receiver<'_, T> {
-    fn try_select(&self, token: &mut Token) -> bool {
-        self.0.start_recv(token)
+impl<T> Queue for Channel<T> {
+    fn receivers(&self) -> &SyncWaiters {
+        &self.receivers
     }
-    fn deadline(&self) -> Option<Instant> {
-        None
+    fn start_recv(&self, token: &mut Token) -> bool {
+        Channel::start_recv(self, token)
     }
-    fn register(&self, oper: Operation, cx: &Context) -> bool {
-        self.0.receivers.register(oper, cx);
-        self.is_ready()
+    fn can_recv(&self) -> bool {
+        !self.is_empty() || self.is_disconnected()
     }
-    fn unregister(&self, oper: Operation) {
-        self.0.receivers.unregister(oper);
-    }
-    fn accept(&self, token: &mut Token, _cx: &Context) -> bool {
-        self.try_select(token)
-    }
-    fn is_ready(&self) -> bool {
-        !self.0.is_empty() || self.0.is_disconnected()
-    }
-    fn observe(&self) -> Readiness {
-        let head = self.0.head.load(Ordering::SeqCst);
+    fn observe_recv(&self) -> Readiness {
+        let head = self.head.load(Ordering::SeqCst);
         // A marked tail (disconnected) never equals `head`.
-        if self.0.tail.load(Ordering::SeqCst) == head {
+        if self.tail.load(Ordering::SeqCst) == head {
             Readiness::Blocked(u128::from(head))
         } else {
             Readiness::Ready
         }
-    }
-    fn watch(&self, oper: Operation, cx: &Context) -> bool {
-        self.0.receivers.watch(oper, cx);
-        self.is_ready()
-    }
-    fn unwatch(&self, oper: Operation) {
-        self.0.receivers.unwatch(oper);
     }
 }
 

@@ -75,6 +75,7 @@
 //! still writing into them). So no message is dropped while unwinding (a
 //! second panic would abort the process), and the blocks are still freed.
 
+use super::{Queue, QueueReceiver};
 use crate::context::{Context, Operation, Selected};
 use crate::err::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::handle::{Readiness, SelectHandle, Token};
@@ -1062,7 +1063,7 @@ impl<T> Channel<T> {
 
     /// A select handle for the receiving side.
     pub fn receiver(&self) -> Receiver<'_, T> {
-        Receiver(self)
+        QueueReceiver(self)
     }
 
     /// A select handle for the sending side.
@@ -1177,49 +1178,32 @@ impl<T> Drop for Channel<T> {
 }
 
 /// The receiving side of a list channel, for the select engine.
-pub struct Receiver<'a, T>(&'a Channel<T>);
+pub type Receiver<'a, T> = QueueReceiver<'a, Channel<T>>;
 
 /// The sending side of a list channel, for the select engine.
 pub struct Sender<'a, T>(&'a Channel<T>);
 
-impl<T> SelectHandle for Receiver<'_, T> {
-    fn try_select(&self, token: &mut Token) -> bool {
-        self.0.start_recv(token)
+impl<T> Queue for Channel<T> {
+    fn receivers(&self) -> &SyncWaiters {
+        &self.receivers
     }
-    fn deadline(&self) -> Option<Instant> {
-        None
+    fn start_recv(&self, token: &mut Token) -> bool {
+        Channel::start_recv(self, token)
     }
-    fn register(&self, oper: Operation, cx: &Context) -> bool {
-        self.0.receivers.register(oper, cx);
-        self.is_ready()
+    fn can_recv(&self) -> bool {
+        !self.is_empty() || self.is_disconnected()
     }
-    fn unregister(&self, oper: Operation) {
-        self.0.receivers.unregister(oper);
-    }
-    fn accept(&self, token: &mut Token, _cx: &Context) -> bool {
-        self.try_select(token)
-    }
-    fn is_ready(&self) -> bool {
-        !self.0.is_empty() || self.0.is_disconnected()
-    }
-    fn observe(&self) -> Readiness {
+    fn observe_recv(&self) -> Readiness {
         // Both positions only grow, and a claimed slot keeps `tail` past it:
         // the same `head` seen twice with `tail` equal to it at the second
         // look was empty in between.
-        let head = normalized(self.0.head.index.load(Ordering::SeqCst));
-        let tail = self.0.tail.index.load(Ordering::SeqCst);
+        let head = normalized(self.head.index.load(Ordering::SeqCst));
+        let tail = self.tail.index.load(Ordering::SeqCst);
         if tail & MARK_BIT == 0 && normalized(tail) == head {
             Readiness::Blocked(u128::from(head))
         } else {
             Readiness::Ready
         }
-    }
-    fn watch(&self, oper: Operation, cx: &Context) -> bool {
-        self.0.receivers.watch(oper, cx);
-        self.is_ready()
-    }
-    fn unwatch(&self, oper: Operation) {
-        self.0.receivers.unwatch(oper);
     }
 }
 

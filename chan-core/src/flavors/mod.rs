@@ -25,3 +25,59 @@ pub mod list;
 pub mod never;
 pub mod tick;
 pub mod zero;
+
+use crate::context::{Context, Operation};
+use crate::handle::{Readiness, SelectHandle, Token};
+use crate::waiters::SyncWaiters;
+use std::time::Instant;
+
+/// What a lock-free queue flavor (array, list) gives the select handle of
+/// its receiving side: both block receivers the same way, in a wait queue
+/// that every send notifies, and differ only in how they read their
+/// positions.
+pub trait Queue {
+    /// The wait queue of blocked receivers.
+    fn receivers(&self) -> &SyncWaiters;
+    /// Reserves a receive for the select engine (see `handle.rs`).
+    fn start_recv(&self, token: &mut Token) -> bool;
+    /// True if a receive would not block: a message, or disconnected.
+    fn can_recv(&self) -> bool;
+    /// The receive's readiness, with the stamp of a blocked one (see
+    /// `SelectHandle::observe`).
+    fn observe_recv(&self) -> Readiness;
+}
+
+/// The receiving side of a queue flavor, for the select engine.
+pub struct QueueReceiver<'a, Q>(pub &'a Q);
+
+impl<Q: Queue> SelectHandle for QueueReceiver<'_, Q> {
+    fn try_select(&self, token: &mut Token) -> bool {
+        self.0.start_recv(token)
+    }
+    fn deadline(&self) -> Option<Instant> {
+        None
+    }
+    fn register(&self, oper: Operation, cx: &Context) -> bool {
+        self.0.receivers().register(oper, cx);
+        self.is_ready()
+    }
+    fn unregister(&self, oper: Operation) {
+        self.0.receivers().unregister(oper);
+    }
+    fn accept(&self, token: &mut Token, _cx: &Context) -> bool {
+        self.try_select(token)
+    }
+    fn is_ready(&self) -> bool {
+        self.0.can_recv()
+    }
+    fn observe(&self) -> Readiness {
+        self.0.observe_recv()
+    }
+    fn watch(&self, oper: Operation, cx: &Context) -> bool {
+        self.0.receivers().watch(oper, cx);
+        self.is_ready()
+    }
+    fn unwatch(&self, oper: Operation) {
+        self.0.receivers().unwatch(oper);
+    }
+}
