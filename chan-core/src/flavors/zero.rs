@@ -665,12 +665,18 @@ impl<T> Channel<T> {
 
     /// A select handle for the receiving side.
     pub fn receiver(&self) -> Receiver<'_, T> {
-        Receiver(self)
+        Side {
+            chan: self,
+            sending: false,
+        }
     }
 
     /// A select handle for the sending side.
     pub fn sender(&self) -> Sender<'_, T> {
-        Sender(self)
+        Side {
+            chan: self,
+            sending: true,
+        }
     }
 
     /// Frees the heap packet of a select registration that was never
@@ -712,70 +718,51 @@ fn block(cx: &Context, deadline: Option<Instant>) -> Selected {
 /// Why a blocked sender's packet still holds a message.
 const UNSENT: &str = "an unsent message stays in the sender's packet";
 
+/// One side of a zero channel, for the select engine. The two sides are
+/// mirror images: each registers in its own queue and waits for a partner
+/// in the other.
+pub struct Side<'a, T> {
+    chan: &'a Channel<T>,
+    sending: bool,
+}
+
 /// The receiving side of a zero channel, for the select engine.
-pub struct Receiver<'a, T>(&'a Channel<T>);
+pub type Receiver<'a, T> = Side<'a, T>;
 
 /// The sending side of a zero channel, for the select engine.
-pub struct Sender<'a, T>(&'a Channel<T>);
+pub type Sender<'a, T> = Side<'a, T>;
 
-impl<T> SelectHandle for Receiver<'_, T> {
-    fn try_select(&self, token: &mut Token) -> bool {
-        self.0.start_recv(token)
-    }
-
-    fn deadline(&self) -> Option<Instant> {
-        None
-    }
-
-    fn register(&self, oper: Operation, cx: &Context) -> bool {
-        let packet = Packet::<T>::empty_on_heap();
-        let mut inner = self.0.lock();
-        inner
-            .receivers
-            .register_with_packet(oper, packet.cast::<()>(), cx);
-        inner.senders.notify_observers();
-        inner.senders.can_select() || inner.is_disconnected
-    }
-
-    fn unregister(&self, oper: Operation) {
-        let entry = self.0.lock().receivers.unregister(oper);
-        Channel::<T>::free_unselected(entry);
-    }
-
-    fn accept(&self, token: &mut Token, cx: &Context) -> bool {
-        // The sender that selected us published our packet.
-        token.zero.0 = cx.wait_packet();
-        true
-    }
-
-    fn is_ready(&self) -> bool {
-        let inner = self.0.lock();
-        inner.senders.can_select() || inner.is_disconnected
-    }
-
-    fn observe(&self) -> Readiness {
-        let inner = self.0.lock();
-        if inner.senders.can_select() || inner.is_disconnected {
-            Readiness::Ready
+impl Inner {
+    /// The queue a side registers in, and the queue of its partners.
+    fn queues(&mut self, sending: bool) -> (&mut Waiters, &mut Waiters) {
+        if sending {
+            (&mut self.senders, &mut self.receivers)
         } else {
-            Readiness::Blocked(u128::from(inner.senders.registrations()))
+            (&mut self.receivers, &mut self.senders)
         }
     }
 
-    fn watch(&self, oper: Operation, cx: &Context) -> bool {
-        let mut inner = self.0.lock();
-        inner.receivers.watch(oper, cx);
-        inner.senders.can_select() || inner.is_disconnected
-    }
-
-    fn unwatch(&self, oper: Operation) {
-        self.0.lock().receivers.unwatch(oper);
+    /// The side's readiness: a partner of another thread waits, or the
+    /// channel is disconnected; a blocked side's stamp is its partners'
+    /// queue's count of registrations (see the header).
+    fn readiness(&mut self, sending: bool) -> Readiness {
+        let is_disconnected = self.is_disconnected;
+        let (_, partners) = self.queues(sending);
+        if partners.can_select() || is_disconnected {
+            Readiness::Ready
+        } else {
+            Readiness::Blocked(u128::from(partners.registrations()))
+        }
     }
 }
 
-impl<T> SelectHandle for Sender<'_, T> {
+impl<T> SelectHandle for Side<'_, T> {
     fn try_select(&self, token: &mut Token) -> bool {
-        self.0.start_send(token)
+        if self.sending {
+            self.chan.start_send(token)
+        } else {
+            self.chan.start_recv(token)
+        }
     }
 
     fn deadline(&self) -> Option<Instant> {
@@ -784,48 +771,42 @@ impl<T> SelectHandle for Sender<'_, T> {
 
     fn register(&self, oper: Operation, cx: &Context) -> bool {
         let packet = Packet::<T>::empty_on_heap();
-        let mut inner = self.0.lock();
-        inner
-            .senders
-            .register_with_packet(oper, packet.cast::<()>(), cx);
-        inner.receivers.notify_observers();
-        inner.receivers.can_select() || inner.is_disconnected
+        let mut inner = self.chan.lock();
+        let (mine, partners) = inner.queues(self.sending);
+        mine.register_with_packet(oper, packet.cast::<()>(), cx);
+        partners.notify_observers();
+        inner.readiness(self.sending) == Readiness::Ready
     }
 
     fn unregister(&self, oper: Operation) {
-        let entry = self.0.lock().senders.unregister(oper);
+        let entry = self.chan.lock().queues(self.sending).0.unregister(oper);
         Channel::<T>::free_unselected(entry);
     }
 
     fn accept(&self, token: &mut Token, cx: &Context) -> bool {
-        // The receiver that selected us published our own packet: we write
-        // into it and the receiver frees it.
+        // The partner that selected us published our packet: a receiver
+        // reads what its sender writes into it, a sender writes into it
+        // and its receiver frees it.
         token.zero.0 = cx.wait_packet();
         true
     }
 
     fn is_ready(&self) -> bool {
-        let inner = self.0.lock();
-        inner.receivers.can_select() || inner.is_disconnected
+        self.observe() == Readiness::Ready
     }
 
     fn observe(&self) -> Readiness {
-        let inner = self.0.lock();
-        if inner.receivers.can_select() || inner.is_disconnected {
-            Readiness::Ready
-        } else {
-            Readiness::Blocked(u128::from(inner.receivers.registrations()))
-        }
+        self.chan.lock().readiness(self.sending)
     }
 
     fn watch(&self, oper: Operation, cx: &Context) -> bool {
-        let mut inner = self.0.lock();
-        inner.senders.watch(oper, cx);
-        inner.receivers.can_select() || inner.is_disconnected
+        let mut inner = self.chan.lock();
+        inner.queues(self.sending).0.watch(oper, cx);
+        inner.readiness(self.sending) == Readiness::Ready
     }
 
     fn unwatch(&self, oper: Operation) {
-        self.0.lock().senders.unwatch(oper);
+        self.chan.lock().queues(self.sending).0.unwatch(oper);
     }
 }
 
