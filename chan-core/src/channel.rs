@@ -7,7 +7,7 @@ use crate::counter;
 use crate::err::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
-use crate::flavors::{self, array, list, zero};
+use crate::flavors::{self, array, list, zero, Timer, TimerReceiver};
 use crate::handle::{Readiness, SelectHandle, Token};
 use crate::sync::Arc;
 use std::fmt;
@@ -847,8 +847,8 @@ impl<T> Receiver<T> {
             ReceiverFlavor::Array(chan) => f(&chan.receiver()),
             ReceiverFlavor::List(chan) => f(&chan.receiver()),
             ReceiverFlavor::Zero(chan) => f(&chan.receiver()),
-            ReceiverFlavor::At(chan) => f(&**chan),
-            ReceiverFlavor::Tick(chan) => f(&**chan),
+            ReceiverFlavor::At(chan) => f(&TimerReceiver(&**chan)),
+            ReceiverFlavor::Tick(chan) => f(&TimerReceiver(&**chan)),
             ReceiverFlavor::Never(chan) => f(chan),
         }
     }

@@ -20,10 +20,8 @@ pub struct Token {
     pub list: crate::flavors::list::ListToken,
     /// Zero flavor: the packet of the partner.
     pub zero: crate::flavors::zero::ZeroToken,
-    /// `at` timer: the instant delivered, `None` if it was already taken.
-    pub at: Option<Instant>,
-    /// `tick` timer: the instant delivered.
-    pub tick: Option<Instant>,
+    /// Timer flavors (`at`, `tick`): the instant delivered.
+    pub timer: Option<Instant>,
 }
 
 /// What one look at an operation's channel found: see

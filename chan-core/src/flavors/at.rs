@@ -6,9 +6,9 @@
 //! channel is never disconnected. Readiness comes from time, not from a
 //! partner, so the select engine learns when to wake through `deadline`.
 
-use crate::context::{Context, Operation};
+use super::Timer;
 use crate::err::{RecvTimeoutError, TryRecvError};
-use crate::handle::{Readiness, SelectHandle, Token};
+use crate::handle::Readiness;
 use crate::sync::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -76,56 +76,24 @@ impl<T> Channel<T> {
         crate::policy::sleep_until(deadline);
         Err(RecvTimeoutError::Timeout)
     }
-
-    /// Completes a reservation made by `try_select`.
-    pub fn read(&self, token: &mut Token) -> Result<T, ()> {
-        token.at.take().map(self.make_message).ok_or(())
-    }
-
-    /// True if the message was taken or is not due yet.
-    pub fn is_empty(&self) -> bool {
-        self.received.load(Ordering::SeqCst) || Instant::now() < self.delivery_time
-    }
-
-    /// True if the message is due and waiting.
-    pub fn is_full(&self) -> bool {
-        !self.is_empty()
-    }
-
-    /// 1 while the due message waits, else 0.
-    pub fn len(&self) -> usize {
-        usize::from(!self.is_empty())
-    }
-
-    /// Always `Some(1)`.
-    pub fn capacity(&self) -> Option<usize> {
-        Some(1)
-    }
 }
 
-impl<T> SelectHandle for Channel<T> {
-    fn try_select(&self, token: &mut Token) -> bool {
-        token.at = self.take_due();
-        token.at.is_some()
+impl<T> Timer for Channel<T> {
+    type Message = T;
+
+    fn take_due(&self) -> Option<Instant> {
+        Channel::take_due(self)
     }
-    fn deadline(&self) -> Option<Instant> {
+
+    fn next_due(&self) -> Option<Instant> {
         if self.received.load(Ordering::Relaxed) {
             None
         } else {
             Some(self.delivery_time)
         }
     }
-    fn register(&self, _oper: Operation, _cx: &Context) -> bool {
-        self.is_ready()
-    }
-    fn unregister(&self, _oper: Operation) {}
-    fn accept(&self, token: &mut Token, _cx: &Context) -> bool {
-        self.try_select(token)
-    }
-    fn is_ready(&self) -> bool {
-        !self.is_empty()
-    }
-    fn observe(&self) -> Readiness {
+
+    fn observe_due(&self) -> Readiness {
         // `received` only turns true and time only grows: "not taken and not
         // due" seen now held at every earlier moment too, and "taken" stays.
         // The flag is read first, so a due check that fails proves the
@@ -139,8 +107,8 @@ impl<T> SelectHandle for Channel<T> {
             Readiness::Ready
         }
     }
-    fn watch(&self, _oper: Operation, _cx: &Context) -> bool {
-        self.is_ready()
+
+    fn message(&self, when: Instant) -> T {
+        (self.make_message)(when)
     }
-    fn unwatch(&self, _oper: Operation) {}
 }

@@ -81,3 +81,72 @@ impl<Q: Queue> SelectHandle for QueueReceiver<'_, Q> {
         self.0.receivers().unwatch(oper);
     }
 }
+
+/// What a timer flavor (`at`, `tick`) offers: its message is made from the
+/// instant it fell due, and readiness comes from the clock rather than a
+/// partner, so nothing registers and the select engine wakes itself at
+/// `next_due`.
+pub trait Timer {
+    /// The type of the messages.
+    type Message;
+    /// Takes the instant of the due message, if one is due and untaken.
+    fn take_due(&self) -> Option<Instant>;
+    /// When the next message falls due, if one ever will.
+    fn next_due(&self) -> Option<Instant>;
+    /// The readiness of a receive, with the stamp of a blocked one (see
+    /// `SelectHandle::observe`).
+    fn observe_due(&self) -> Readiness;
+    /// The message for the instant `when`.
+    fn message(&self, when: Instant) -> Self::Message;
+
+    /// Completes a receive reserved by `TimerReceiver::try_select`.
+    fn read(&self, token: &mut Token) -> Result<Self::Message, ()> {
+        token.timer.take().map(|when| self.message(when)).ok_or(())
+    }
+    /// True while no message is due.
+    fn is_empty(&self) -> bool {
+        self.observe_due() != Readiness::Ready
+    }
+    /// True while a message is due.
+    fn is_full(&self) -> bool {
+        !self.is_empty()
+    }
+    /// 1 while a message is due, else 0.
+    fn len(&self) -> usize {
+        usize::from(!self.is_empty())
+    }
+    /// Always `Some(1)`.
+    fn capacity(&self) -> Option<usize> {
+        Some(1)
+    }
+}
+
+/// The receiving side of a timer flavor, for the select engine.
+pub struct TimerReceiver<'a, C>(pub &'a C);
+
+impl<C: Timer> SelectHandle for TimerReceiver<'_, C> {
+    fn try_select(&self, token: &mut Token) -> bool {
+        token.timer = self.0.take_due();
+        token.timer.is_some()
+    }
+    fn deadline(&self) -> Option<Instant> {
+        self.0.next_due()
+    }
+    fn register(&self, _oper: Operation, _cx: &Context) -> bool {
+        self.is_ready()
+    }
+    fn unregister(&self, _oper: Operation) {}
+    fn accept(&self, token: &mut Token, _cx: &Context) -> bool {
+        self.try_select(token)
+    }
+    fn is_ready(&self) -> bool {
+        !self.0.is_empty()
+    }
+    fn observe(&self) -> Readiness {
+        self.0.observe_due()
+    }
+    fn watch(&self, _oper: Operation, _cx: &Context) -> bool {
+        self.is_ready()
+    }
+    fn unwatch(&self, _oper: Operation) {}
+}

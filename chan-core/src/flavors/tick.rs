@@ -8,9 +8,9 @@
 //! period. Exactly one receiver wins each scheduled instant. The channel is
 //! never disconnected.
 
-use crate::context::{Context, Operation};
+use super::Timer;
 use crate::err::{RecvTimeoutError, TryRecvError};
-use crate::handle::{Readiness, SelectHandle, Token};
+use crate::handle::Readiness;
 use crate::sync::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -100,52 +100,20 @@ impl<T> Channel<T> {
             }
         }
     }
-
-    /// Completes a reservation made by `try_select`.
-    pub fn read(&self, token: &mut Token) -> Result<T, ()> {
-        token.tick.take().map(self.make_message).ok_or(())
-    }
-
-    /// True while no tick is due.
-    pub fn is_empty(&self) -> bool {
-        self.now_nanos() < self.next_delivery.load(Ordering::SeqCst)
-    }
-
-    /// True while a tick is due.
-    pub fn is_full(&self) -> bool {
-        !self.is_empty()
-    }
-
-    /// 1 while a tick is due, else 0.
-    pub fn len(&self) -> usize {
-        usize::from(!self.is_empty())
-    }
-
-    /// Always `Some(1)`.
-    pub fn capacity(&self) -> Option<usize> {
-        Some(1)
-    }
 }
 
-impl<T> SelectHandle for Channel<T> {
-    fn try_select(&self, token: &mut Token) -> bool {
-        token.tick = self.take_due();
-        token.tick.is_some()
+impl<T> Timer for Channel<T> {
+    type Message = T;
+
+    fn take_due(&self) -> Option<Instant> {
+        Channel::take_due(self)
     }
-    fn deadline(&self) -> Option<Instant> {
+
+    fn next_due(&self) -> Option<Instant> {
         Some(self.instant_of(self.next_delivery.load(Ordering::Acquire)))
     }
-    fn register(&self, _oper: Operation, _cx: &Context) -> bool {
-        self.is_ready()
-    }
-    fn unregister(&self, _oper: Operation) {}
-    fn accept(&self, token: &mut Token, _cx: &Context) -> bool {
-        self.try_select(token)
-    }
-    fn is_ready(&self) -> bool {
-        !self.is_empty()
-    }
-    fn observe(&self) -> Readiness {
+
+    fn observe_due(&self) -> Readiness {
         // The next delivery only moves forward and time only grows: the same
         // schedule seen twice, with the tick not due at the second look,
         // was not due at any moment in between. The schedule is read before
@@ -157,8 +125,8 @@ impl<T> SelectHandle for Channel<T> {
             Readiness::Ready
         }
     }
-    fn watch(&self, _oper: Operation, _cx: &Context) -> bool {
-        self.is_ready()
+
+    fn message(&self, when: Instant) -> T {
+        (self.make_message)(when)
     }
-    fn unwatch(&self, _oper: Operation) {}
 }
