@@ -5,47 +5,45 @@
 mod common;
 
 use chan::{bounded, unbounded, Receiver, SendTimeoutError, Sender, TrySendError};
-use common::{ms, with_big_stack, DropTracker, Tracked};
+use common::{channel, ms, DropTracker, Flavor, Tracked};
 use std::thread;
 use std::time::Duration;
 
-fn flavors() -> Vec<(&'static str, Sender<Tracked>, Receiver<Tracked>)> {
-    let (s1, r1) = bounded(1);
-    let (s2, r2) = bounded(7);
-    let (s3, r3) = bounded(100);
-    let (s4, r4) = unbounded();
-    vec![
-        ("bounded(1)", s1, r1),
-        ("bounded(7)", s2, r2),
-        ("bounded(100)", s3, r3),
-        ("unbounded", s4, r4),
-    ]
-}
+/// The flavors of the tests that fill a channel: no rendezvous channel, two
+/// array capacities.
+const FLAVORS: [Flavor; 4] = [
+    Flavor::Bounded(1),
+    Flavor::Bounded(7),
+    Flavor::Bounded(100),
+    Flavor::Unbounded,
+];
 
 #[test]
 fn queued_messages_dropped_with_channel() {
-    for (name, s, r) in flavors() {
+    for flavor in FLAVORS {
+        let (s, r) = flavor.make::<Tracked>();
         let t = DropTracker::new();
         let cap = s.capacity().unwrap_or(500);
         for i in 0..cap {
             s.send(t.make(i)).unwrap();
         }
-        assert_eq!(t.alive(), cap, "{name}");
+        assert_eq!(t.alive(), cap, "{flavor}");
         // Receive a few, leaving the rest queued (full for bounded).
         for _ in 0..cap / 2 {
             drop(r.recv().unwrap());
         }
-        assert_eq!(t.alive(), cap - cap / 2, "{name}");
+        assert_eq!(t.alive(), cap - cap / 2, "{flavor}");
         drop(s);
         drop(r);
-        assert_eq!(t.alive(), 0, "{name}: leaked messages");
-        t.assert_all_dropped_once();
+        assert_eq!(t.alive(), 0, "{flavor}: leaked messages");
+        t.assert_all_dropped_once(flavor);
     }
 }
 
 #[test]
 fn dropped_full_with_receiver_first() {
-    for (name, s, r) in flavors() {
+    for flavor in FLAVORS {
+        let (s, r) = flavor.make::<Tracked>();
         let t = DropTracker::new();
         let cap = s.capacity().unwrap_or(100);
         for i in 0..cap {
@@ -57,11 +55,11 @@ fn dropped_full_with_receiver_first() {
         // Sending now fails and hands the message back.
         match s.try_send(t.make(cap)) {
             Err(TrySendError::Disconnected(m)) => assert_eq!(m.id, cap),
-            other => panic!("{name}: unexpected {other:?}"),
+            other => panic!("{flavor}: unexpected {other:?}"),
         }
         drop(s);
-        assert_eq!(t.alive(), 0, "{name}");
-        t.assert_all_dropped_once();
+        assert_eq!(t.alive(), 0, "{flavor}");
+        t.assert_all_dropped_once(flavor);
     }
 }
 
@@ -79,7 +77,7 @@ fn unbounded_drops_queued_messages_when_last_receiver_goes() {
         "queued messages kept after last receiver dropped"
     );
     drop(s);
-    t.assert_all_dropped_once();
+    t.assert_all_dropped_once("unbounded");
 }
 
 #[test]
@@ -99,7 +97,7 @@ fn list_partially_consumed_across_blocks() {
         assert_eq!(t.alive(), N - consumed);
         drop((s, r));
         assert_eq!(t.alive(), 0, "consumed {consumed}");
-        t.assert_all_dropped_once();
+        t.assert_all_dropped_once(format_args!("consumed {consumed}"));
     }
 }
 
@@ -126,7 +124,7 @@ fn failed_sends_return_the_message() {
     drop(e);
     drop(s);
     assert_eq!(t.alive(), 0);
-    t.assert_all_dropped_once();
+    t.assert_all_dropped_once("bounded(1)");
 }
 
 #[test]
@@ -140,7 +138,7 @@ fn zero_try_send_failure_returns_message() {
     assert_eq!(m2.id, 1);
     assert_eq!(t.alive(), 2);
     drop((m, m2, s));
-    t.assert_all_dropped_once();
+    t.assert_all_dropped_once("bounded(0)");
 }
 
 #[test]
@@ -168,7 +166,7 @@ fn blocked_senders_get_messages_back_on_disconnect() {
         assert_eq!(ids, vec![100, 101, 102, 103], "cap {cap}");
         drop(s);
         assert_eq!(t.alive(), 0, "cap {cap}");
-        t.assert_all_dropped_once();
+        t.assert_all_dropped_once(format_args!("cap {cap}"));
     }
 }
 
@@ -181,7 +179,7 @@ fn zero_blocked_sender_timeout_returns_message() {
         other => panic!("unexpected {other:?}"),
     }
     assert_eq!(t.alive(), 0);
-    t.assert_all_dropped_once();
+    t.assert_all_dropped_once("bounded(0)");
 }
 
 #[test]
@@ -222,7 +220,7 @@ fn concurrent_teardown_with_messages_in_flight() {
             h.join().unwrap();
         }
         assert_eq!(t.alive(), 0, "round {round}");
-        t.assert_all_dropped_once();
+        t.assert_all_dropped_once(format_args!("round {round}"));
     }
 }
 
@@ -230,7 +228,8 @@ fn concurrent_teardown_with_messages_in_flight() {
 fn messages_dropped_through_iterators() {
     // Under miri, still past the largest capacity (100) and a list block.
     const N: usize = if cfg!(miri) { 120 } else { 300 };
-    for (name, s, r) in flavors() {
+    for flavor in FLAVORS {
+        let (s, r) = flavor.make::<Tracked>();
         let t = DropTracker::new();
         let t2 = t.clone();
         let h = thread::spawn(move || {
@@ -240,9 +239,9 @@ fn messages_dropped_through_iterators() {
         });
         let ids: Vec<usize> = r.iter().map(|m| m.id).collect();
         h.join().unwrap();
-        assert_eq!(ids, (0..N).collect::<Vec<_>>(), "{name}");
-        assert_eq!(t.alive(), 0, "{name}");
-        t.assert_all_dropped_once();
+        assert_eq!(ids, (0..N).collect::<Vec<_>>(), "{flavor}");
+        assert_eq!(t.alive(), 0, "{flavor}");
+        t.assert_all_dropped_once(flavor);
     }
 }
 
@@ -303,10 +302,7 @@ fn large_unboxed_messages_bounded() {
 fn large_boxed_messages() {
     for cap in [Some(0usize), Some(1), None] {
         on_stack(STACK, move || {
-            let (s, r) = match cap {
-                Some(c) => bounded::<Box<[u8; BIG]>>(c),
-                None => unbounded(),
-            };
+            let (s, r) = channel::<Box<[u8; BIG]>>(cap);
             let h = thread::spawn(move || {
                 for i in 0..4u8 {
                     let b: Box<[u8; BIG]> = vec![i; BIG].into_boxed_slice().try_into().unwrap();
@@ -324,7 +320,7 @@ fn large_boxed_messages() {
 
 #[test]
 fn large_messages_dropped_in_channel() {
-    with_big_stack(|| {
+    on_stack(256 << 20, || {
         let (s, r) = unbounded::<[u8; BIG]>();
         s.send([1; BIG]).unwrap();
         s.send([2; BIG]).unwrap();
@@ -368,5 +364,5 @@ fn messages_through_select_dropped_once() {
     assert_eq!(v, 2);
     assert_eq!(t.created(), before);
     assert_eq!(t.alive(), 0);
-    t.assert_all_dropped_once();
+    t.assert_all_dropped_once("select");
 }

@@ -2,19 +2,16 @@
 
 mod common;
 
-use chan::{bounded, unbounded, Receiver, Sender};
-use common::ms;
+use chan::{bounded, unbounded};
+use common::{flavors, ms};
 use std::collections::HashSet;
 use std::thread;
 use std::time::Instant;
 
-fn flavors() -> Vec<(Sender<i32>, Receiver<i32>)> {
-    vec![unbounded(), bounded(1), bounded(3), bounded(0)]
-}
-
 #[test]
 fn iter_blocks_and_ends_on_disconnect() {
-    for (s, r) in flavors() {
+    for flavor in flavors(3) {
+        let (s, r) = flavor.make::<i32>();
         let start = Instant::now();
         let t = thread::spawn(move || {
             for i in 0..5 {
@@ -71,7 +68,8 @@ fn try_iter_stops_at_first_empty_and_resumes() {
 
 #[test]
 fn try_iter_does_not_block() {
-    for (s, r) in flavors() {
+    for flavor in flavors(3) {
+        let (s, r) = flavor.make::<i32>();
         let start = Instant::now();
         assert_eq!(r.try_iter().count(), 0);
         assert!(start.elapsed() < ms(500));
@@ -95,7 +93,8 @@ fn try_iter_takes_only_what_is_there() {
 
 #[test]
 fn into_iter_consumes_receiver() {
-    for (s, r) in flavors() {
+    for flavor in flavors(3) {
+        let (s, r) = flavor.make::<i32>();
         let t = thread::spawn(move || {
             for i in 0..100 {
                 s.send(i).unwrap();
@@ -156,7 +155,8 @@ fn for_loop_by_value() {
 #[test]
 fn several_receivers_iterate_disjoint_messages() {
     const MESSAGES: i32 = if cfg!(miri) { 60 } else { 3000 };
-    for (s, r) in flavors() {
+    for flavor in flavors(3) {
+        let (s, r) = flavor.make::<i32>();
         let consumers: Vec<_> = (0..3)
             .map(|_| {
                 let r = r.clone();

@@ -21,13 +21,15 @@
 //! the blocks it allocated minus those it freed, and the leak checks run on
 //! one thread only.
 
-use chan::{bounded, select, unbounded, Receiver, RecvError, Select, SendError, Sender};
+mod common;
+
+use chan::{bounded, select, RecvError, Select, SendError, Sender};
 use chan::{TryRecvError, TrySendError};
+use common::{channel, panic_payload, panic_text, DropTracker, Flavor, Tracked};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::panic::{self, catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Once};
+use std::sync::Once;
 use std::thread;
 use std::time::Duration;
 
@@ -117,115 +119,13 @@ fn assert_no_leak<R>(what: &str, f: impl FnOnce() -> R) -> R {
     result
 }
 
-/// Counts constructions and drops per message id.
-struct Tracker {
-    created: AtomicUsize,
-    drops: Mutex<Vec<u32>>,
-}
-
-impl Tracker {
-    fn new() -> Arc<Tracker> {
-        Arc::new(Tracker {
-            created: AtomicUsize::new(0),
-            // Allocated now, so that no leak check counts it (growing it
-            // later reallocates, which keeps the count).
-            drops: Mutex::new(Vec::with_capacity(8)),
-        })
-    }
-
-    fn make(self: &Arc<Self>, id: usize) -> Bomb {
-        self.make_with(id, false)
-    }
-
-    /// A message whose drop panics.
-    fn armed(self: &Arc<Self>, id: usize) -> Bomb {
-        self.make_with(id, true)
-    }
-
-    fn make_with(self: &Arc<Self>, id: usize, armed: bool) -> Bomb {
-        self.created.fetch_add(1, Ordering::SeqCst);
-        let mut drops = self.drops.lock().unwrap();
-        if drops.len() <= id {
-            drops.resize(id + 1, 0);
-        }
-        Bomb {
-            id,
-            armed,
-            tracker: self.clone(),
-        }
-    }
-
-    fn drops_of(&self, id: usize) -> u32 {
-        self.drops.lock().unwrap().get(id).copied().unwrap_or(0)
-    }
-
-    fn dropped(&self) -> usize {
-        self.drops.lock().unwrap().iter().map(|&n| n as usize).sum()
-    }
-
-    fn created(&self) -> usize {
-        self.created.load(Ordering::SeqCst)
-    }
-
-    fn assert_no_double_drop(&self, what: &str) {
-        let drops = self.drops.lock().unwrap();
-        for (id, &n) in drops.iter().enumerate() {
-            assert!(n <= 1, "{what}: message {id} dropped {n} times");
-        }
-    }
-
-    /// No double drop, and no leak: every message made was dropped once.
-    fn assert_all_dropped_once(&self, what: &str) {
-        self.assert_no_double_drop(what);
-        assert_eq!(self.dropped(), self.created(), "{what}: messages leaked");
-    }
-}
-
-/// A tracked message; an *armed* one panics when dropped (unless the
-/// thread is already unwinding, where a panic would abort the process).
-struct Bomb {
-    id: usize,
-    armed: bool,
-    tracker: Arc<Tracker>,
-}
-
-impl std::fmt::Debug for Bomb {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Bomb({})", self.id)
-    }
-}
-
-impl Drop for Bomb {
-    fn drop(&mut self) {
-        self.tracker.drops.lock().unwrap()[self.id] += 1;
-        if self.armed && !thread::panicking() {
-            panic!("bomb {} went off", self.id);
-        }
-    }
-}
-
-fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "<non-string panic>".to_string()
-    }
-}
-
 /// Runs `f`, which must panic with a message containing `expected`.
 fn expect_panic<R>(expected: &str, f: impl FnOnce() -> R) {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(_) => panic!("expected a panic containing {expected:?}"),
-        Err(payload) => {
-            let text = panic_text(&*payload);
-            assert!(
-                text.contains(expected),
-                "panicked with {text:?}, expected {expected:?}"
-            );
-        }
-    }
+    let text = panic_payload(f);
+    assert!(
+        text.contains(expected),
+        "panicked with {text:?}, expected {expected:?}"
+    );
 }
 
 /// Gives another thread time to block (correctness never depends on it).
@@ -233,26 +133,12 @@ fn pause() {
     thread::sleep(Duration::from_millis(if cfg!(miri) { 1 } else { 20 }));
 }
 
-#[derive(Clone, Copy, Debug)]
-enum Flavor {
-    Zero,
-    Array,
-    List,
-}
-
-const FLAVORS: [Flavor; 3] = [Flavor::Zero, Flavor::Array, Flavor::List];
-
-fn make<T>(flavor: Flavor) -> (Sender<T>, Receiver<T>) {
-    match flavor {
-        Flavor::Zero => bounded(0),
-        Flavor::Array => bounded(4),
-        Flavor::List => unbounded(),
-    }
-}
+/// The flavors of most tests: zero, array and list.
+const FLAVORS: [Flavor; 3] = [Flavor::Bounded(0), Flavor::Bounded(4), Flavor::Unbounded];
 
 /// Sends `msgs` from a helper thread (so that it also works on a zero
 /// channel) and waits until all are delivered.
-fn feed(s: &Sender<Bomb>, msgs: Vec<Bomb>) -> thread::JoinHandle<()> {
+fn feed(s: &Sender<Tracked>, msgs: Vec<Tracked>) -> thread::JoinHandle<()> {
     let s = s.clone();
     thread::spawn(move || {
         for m in msgs {
@@ -268,8 +154,8 @@ fn feed(s: &Sender<Bomb>, msgs: Vec<Bomb>) -> thread::JoinHandle<()> {
 #[test]
 fn panicking_drop_after_recv_leaves_channel_usable() {
     for flavor in FLAVORS {
-        let t = Tracker::new();
-        let (s, r) = make(flavor);
+        let t = DropTracker::new();
+        let (s, r) = flavor.make();
         let feeder = feed(&s, vec![t.make(0), t.armed(1), t.make(2)]);
         assert_eq!(r.recv().unwrap().id, 0);
         let bomb = r.recv().unwrap();
@@ -286,23 +172,15 @@ fn panicking_drop_after_recv_leaves_channel_usable() {
         drop(s);
         assert!(matches!(r.recv(), Err(RecvError)));
         drop(r);
-        t.assert_all_dropped_once(&format!("{flavor:?}"));
+        t.assert_all_dropped_once(flavor);
     }
 }
 
 /// Fills an array or list channel with `n` messages, message `bomb` armed.
-fn fill(t: &Arc<Tracker>, s: &Sender<Bomb>, n: usize, bomb: usize) {
+fn fill(t: &DropTracker, s: &Sender<Tracked>, n: usize, bomb: usize) {
     for id in 0..n {
         let m = if id == bomb { t.armed(id) } else { t.make(id) };
         s.try_send(m).unwrap();
-    }
-}
-
-/// Makes an array (`Some(cap)`) or list (`None`) channel.
-fn make_cap<T>(cap: Option<usize>) -> (Sender<T>, Receiver<T>) {
-    match cap {
-        Some(cap) => bounded(cap),
-        None => unbounded(),
     }
 }
 
@@ -313,9 +191,9 @@ fn make_cap<T>(cap: Option<usize>) -> (Sender<T>, Receiver<T>) {
 fn panicking_drop_outside_channel_leaks_nothing() {
     for cap in [Some(8), None] {
         let what = format!("cap {cap:?}");
-        let t = Tracker::new();
+        let t = DropTracker::new();
         assert_no_leak(&what, || {
-            let (s, r) = make_cap(cap);
+            let (s, r) = channel(cap);
             fill(&t, &s, 6, 1);
             assert_eq!(r.recv().unwrap().id, 0);
             let bomb = r.recv().unwrap();
@@ -339,16 +217,13 @@ fn panicking_drop_outside_channel_leaks_nothing() {
 struct Mine<'t> {
     id: usize,
     armed: bool,
-    tracker: &'t Tracker,
+    tracker: &'t DropTracker,
 }
 
-impl Tracker {
+// Made by the shared tracker, like its `Tracked` messages.
+impl DropTracker {
     fn mine(&self, id: usize, armed: bool) -> Mine<'_> {
-        self.created.fetch_add(1, Ordering::SeqCst);
-        let mut drops = self.drops.lock().unwrap();
-        if drops.len() <= id {
-            drops.resize(id + 1, 0);
-        }
+        self.count_created(id);
         Mine {
             id,
             armed,
@@ -365,18 +240,10 @@ impl std::fmt::Debug for Mine<'_> {
 
 impl Drop for Mine<'_> {
     fn drop(&mut self) {
-        self.tracker.drops.lock().unwrap()[self.id] += 1;
+        self.tracker.count_drop(self.id);
         if self.armed {
             panic!("bomb {} went off", self.id);
         }
-    }
-}
-
-/// Runs `f`, which must panic; returns the payload's text.
-fn panic_payload(f: impl FnOnce()) -> String {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(()) => panic!("expected a panic"),
-        Err(payload) => panic_text(&*payload),
     }
 }
 
@@ -408,7 +275,7 @@ fn teardown(cap: Option<usize>, passed: usize, n: usize, armed: &[usize]) {
         let first = *armed.iter().min().expect("at least one armed message");
         // Ids: the messages that passed, then the `n` inside.
         let first_id = passed + first;
-        let t = Tracker::new();
+        let t = DropTracker::new();
         // Dropped once up to the first armed message, never after it.
         let check = |when: &str| {
             for id in 0..passed + n {
@@ -417,7 +284,7 @@ fn teardown(cap: Option<usize>, passed: usize, n: usize, armed: &[usize]) {
             }
         };
         assert_no_leak(&what, || {
-            let (s, r) = make_cap(cap);
+            let (s, r) = channel(cap);
             for id in 0..passed {
                 s.send(t.mine(id, false)).unwrap();
                 assert_eq!(r.recv().unwrap().id, id, "{what}");
@@ -501,12 +368,12 @@ fn array_teardown_where_every_message_panics() {
     teardown(Some(16), 9, 11, &every(1, 11));
 }
 
-/// Slots per list block (`chan-core/src/list.rs`, `BLOCK_CAP`).
+/// Slots per list block (`chan-core/src/flavors/list.rs`, `BLOCK_CAP`).
 const LIST_BLOCK: usize = 255;
 
 /// Runs list teardowns of `n` messages, `(passed, armed)` each. Not under
 /// Miri, where one such case takes minutes; there the unit test
-/// `list::tests::panicking_drop_leaks_the_rest_and_frees_blocks` covers
+/// `flavors::list::tests::panicking_drop_leaks_the_rest_and_frees_blocks` covers
 /// several blocks.
 fn list_teardowns(n: usize, cases: &[(usize, Vec<usize>)]) {
     let run = if cfg!(miri) { 0 } else { cases.len() };
@@ -554,7 +421,7 @@ fn list_teardown_where_every_message_panics() {
 /// the disconnection. Nothing aborts.
 #[test]
 fn zero_blocked_senders_get_panicking_messages_back() {
-    let t = Tracker::new();
+    let t = DropTracker::new();
     let (s, r) = bounded(0);
     thread::scope(|scope| {
         let blocked: Vec<_> = (0..2)
@@ -590,8 +457,8 @@ fn zero_blocked_senders_get_panicking_messages_back() {
 #[test]
 fn panicking_drop_after_select_recv() {
     for flavor in FLAVORS {
-        let t = Tracker::new();
-        let (s, r) = make(flavor);
+        let t = DropTracker::new();
+        let (s, r) = flavor.make();
         let r2 = r.clone();
         let feeder = feed(&s, vec![t.armed(0), t.make(1)]);
         expect_panic("bomb 0 went off", || {
@@ -606,7 +473,7 @@ fn panicking_drop_after_select_recv() {
         feeder.join().unwrap();
         drop(s);
         assert!(matches!(r.recv(), Err(RecvError)));
-        t.assert_all_dropped_once(&format!("{flavor:?}"));
+        t.assert_all_dropped_once(flavor);
     }
 }
 
@@ -619,9 +486,9 @@ fn panic_in_select_recv_arm_body() {
     const N: usize = 10;
     for flavor in FLAVORS {
         let what = format!("{flavor:?}");
-        let t = Tracker::new();
-        let (s, r) = make::<Bomb>(flavor);
-        let (_s_idle, r_idle) = make::<Bomb>(flavor);
+        let t = DropTracker::new();
+        let (s, r) = flavor.make::<Tracked>();
+        let (_s_idle, r_idle) = flavor.make::<Tracked>();
         let feeder = feed(&s, (0..N).map(|i| t.make(i)).collect());
         let mut received = Vec::new();
         for i in 0..N {
@@ -661,9 +528,9 @@ fn panic_in_select_send_arm_body() {
     const N: usize = 10;
     for flavor in FLAVORS {
         let what = format!("{flavor:?}");
-        let t = Tracker::new();
-        let (s, r) = make::<Bomb>(flavor);
-        let (s_full, _r_full) = bounded::<Bomb>(0);
+        let t = DropTracker::new();
+        let (s, r) = flavor.make::<Tracked>();
+        let (s_full, _r_full) = bounded::<Tracked>(0);
         // A receiver thread (needed for the zero flavor).
         let consumer = {
             let r = r.clone();
@@ -699,7 +566,7 @@ fn panic_in_select_send_arm_body() {
 #[test]
 fn panic_in_select_arm_body_on_disconnect() {
     for flavor in FLAVORS {
-        let (s, r) = make::<i32>(flavor);
+        let (s, r) = flavor.make::<i32>();
         drop(s);
         for _ in 0..3 {
             expect_panic("saw disconnect", || {
@@ -724,8 +591,8 @@ fn panic_in_select_arm_body_on_disconnect() {
 #[test]
 fn sender_thread_panics_receiver_blocked_in_recv() {
     for flavor in FLAVORS {
-        let t = Tracker::new();
-        let (s, r) = make::<Bomb>(flavor);
+        let t = DropTracker::new();
+        let (s, r) = flavor.make::<Tracked>();
         let producer = {
             let t = t.clone();
             thread::spawn(move || {
@@ -741,7 +608,7 @@ fn sender_thread_panics_receiver_blocked_in_recv() {
         assert_eq!(r.recv().unwrap_err(), RecvError, "{flavor:?}");
         let payload = producer.join().unwrap_err();
         assert_eq!(panic_text(&*payload), "producer failed");
-        t.assert_all_dropped_once(&format!("{flavor:?}"));
+        t.assert_all_dropped_once(flavor);
     }
 }
 
@@ -751,8 +618,8 @@ fn sender_thread_panics_receiver_blocked_in_select() {
     for flavor in FLAVORS {
         for builder in [false, true] {
             let what = format!("{flavor:?}, builder {builder}");
-            let (s, r) = make::<i32>(flavor);
-            let (_s_idle, r_idle) = make::<i32>(flavor);
+            let (s, r) = flavor.make::<i32>();
+            let (_s_idle, r_idle) = flavor.make::<i32>();
             let producer = thread::spawn(move || {
                 pause();
                 s.send(7).unwrap();
@@ -789,9 +656,9 @@ fn sender_thread_panics_receiver_blocked_in_select() {
 /// the sender gets its message back.
 #[test]
 fn receiver_thread_panics_sender_blocked() {
-    for flavor in [Flavor::Zero, Flavor::Array] {
-        let t = Tracker::new();
-        let (s, r) = make::<Bomb>(flavor);
+    for flavor in [Flavor::Bounded(0), Flavor::Bounded(4)] {
+        let t = DropTracker::new();
+        let (s, r) = flavor.make::<Tracked>();
         let cap = s.capacity().unwrap();
         for i in 0..cap {
             s.send(t.make(i)).unwrap();
@@ -810,7 +677,7 @@ fn receiver_thread_panics_sender_blocked() {
         // The queued messages went with the last receiver.
         assert_eq!(t.dropped(), cap + 1, "{flavor:?}");
         drop(s);
-        t.assert_all_dropped_once(&format!("{flavor:?}"));
+        t.assert_all_dropped_once(flavor);
     }
 }
 
@@ -820,8 +687,8 @@ fn receiver_thread_panics_sender_blocked() {
 #[test]
 fn unrelated_thread_panics_while_other_blocked() {
     for flavor in FLAVORS {
-        let t = Tracker::new();
-        let (s, r) = make::<Bomb>(flavor);
+        let t = DropTracker::new();
+        let (s, r) = flavor.make::<Tracked>();
         let waiter = {
             let r = r.clone();
             thread::spawn(move || r.iter().map(|m| m.id).collect::<Vec<_>>())
@@ -838,7 +705,7 @@ fn unrelated_thread_panics_while_other_blocked() {
         s.send(t.make(1)).unwrap();
         drop(s);
         assert_eq!(waiter.join().unwrap(), vec![0, 1], "{flavor:?}");
-        t.assert_all_dropped_once(&format!("{flavor:?}"));
+        t.assert_all_dropped_once(flavor);
     }
 }
 
@@ -859,9 +726,9 @@ fn woken_receiver_panics_in_user_code() {
     for flavor in FLAVORS {
         for wait in [Wait::Recv, Wait::SelectMacro, Wait::SelectBuilder] {
             let what = format!("{flavor:?}, {wait:?}");
-            let t = Tracker::new();
-            let (s_a, r_a) = make::<Bomb>(flavor);
-            let (s_b, r_b) = make::<Bomb>(flavor);
+            let t = DropTracker::new();
+            let (s_a, r_a) = flavor.make::<Tracked>();
+            let (s_b, r_b) = flavor.make::<Tracked>();
             let r_a2 = r_a.clone();
             let worker = thread::spawn(move || {
                 let m = match wait {
@@ -913,12 +780,12 @@ fn woken_receiver_panics_in_user_code() {
 /// sees every message, then the disconnection.
 #[test]
 fn woken_sender_panics_in_user_code() {
-    for flavor in [Flavor::Zero, Flavor::Array] {
+    for flavor in [Flavor::Bounded(0), Flavor::Bounded(4)] {
         for wait in [Wait::Recv, Wait::SelectMacro, Wait::SelectBuilder] {
             let what = format!("{flavor:?}, {wait:?}");
-            let t = Tracker::new();
-            let (s, r) = make::<Bomb>(flavor);
-            let (s_idle, _r_idle) = bounded::<Bomb>(0);
+            let t = DropTracker::new();
+            let (s, r) = flavor.make::<Tracked>();
+            let (s_idle, _r_idle) = bounded::<Tracked>(0);
             let cap = s.capacity().unwrap();
             for i in 0..cap {
                 s.send(t.make(i)).unwrap();

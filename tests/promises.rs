@@ -179,18 +179,18 @@
 //! (tests/panic_safety.rs).
 //!
 //! No test here asserts an upper bound on elapsed time; hangs are caught by
-//! a 60 s watchdog ([`within`]), far above the normal run time.
+//! a 60 s watchdog ([`HANG_LIMIT`]), far above the normal run time.
 
 mod common;
 
 use chan::{
-    after, at, bounded, never, tick, unbounded, Receiver, RecvError, RecvTimeoutError, Select,
-    SendError, SendTimeoutError, Sender, TryRecvError, TrySendError,
+    after, at, bounded, never, tick, Receiver, RecvError, RecvTimeoutError, Select, SendError,
+    SendTimeoutError, Sender, TryRecvError, TrySendError,
 };
-use common::{ms, DropTracker, Tracked};
+use common::{ms, within, DropTracker, Flavor, Tracked};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Barrier, Mutex};
+use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -208,61 +208,11 @@ const fn count(normal: usize, miri: usize) -> usize {
 }
 
 /// The channel flavors every promise is checked on.
-#[derive(Clone, Copy, Debug)]
-enum Flavor {
-    Zero,
-    One,
-    Small,
-    Unbounded,
-}
-
-const FLAVORS: [Flavor; 4] = [Flavor::Zero, Flavor::One, Flavor::Small, Flavor::Unbounded];
-
-impl Flavor {
-    fn make<T>(self) -> (Sender<T>, Receiver<T>) {
-        match self.cap() {
-            Some(cap) => bounded(cap),
-            None => unbounded(),
-        }
-    }
-
-    fn cap(self) -> Option<usize> {
-        match self {
-            Flavor::Zero => Some(0),
-            Flavor::One => Some(1),
-            Flavor::Small => Some(3),
-            Flavor::Unbounded => None,
-        }
-    }
-}
+const FLAVORS: [Flavor; 4] = common::flavors(3);
 
 /// Far above any normal run time: only a lost wake-up or a deadlock gets
 /// here.
 const HANG_LIMIT: Duration = Duration::from_secs(60);
-
-/// Runs `f` on its own thread and fails (instead of hanging the test binary)
-/// if it has not finished within [`HANG_LIMIT`]. Under miri time is
-/// virtual, so `f` just runs.
-fn within<F: FnOnce() + Send + 'static>(what: &str, f: F) {
-    if cfg!(miri) {
-        f();
-        return;
-    }
-    let (done_s, done_r) = mpsc::channel();
-    let h = thread::spawn(move || {
-        f();
-        let _ = done_s.send(());
-    });
-    match done_r.recv_timeout(HANG_LIMIT) {
-        Ok(()) => h.join().unwrap(),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            std::panic::resume_unwind(h.join().unwrap_err())
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("{what}: hung for {HANG_LIMIT:?} (lost wake-up or deadlock)")
-        }
-    }
-}
 
 /// Spins (yielding) until `cond` holds.
 fn spin_until(mut cond: impl FnMut() -> bool) {
@@ -309,7 +259,7 @@ fn assert_is_range(got: &[usize], n: usize, what: &str) {
 /// stream, in program order.
 #[test]
 fn clones_share_one_stream_in_program_order() {
-    for flavor in [Flavor::Small, Flavor::Unbounded] {
+    for flavor in [Flavor::Bounded(3), Flavor::Unbounded] {
         let (s1, r1) = flavor.make();
         let (s2, r2) = (s1.clone(), r1.clone());
         let (s3, r3) = (s2.clone(), r2.clone());
@@ -343,7 +293,7 @@ fn clones_share_one_stream_in_program_order() {
 #[test]
 fn fifo_holds_across_senders_for_sends_ordered_in_time() {
     for flavor in FLAVORS {
-        within("fifo across senders", move || {
+        within(HANG_LIMIT, "fifo across senders", move || {
             let n = count(5000, 30);
             let (s, r) = flavor.make::<usize>();
             let turn = Arc::new(AtomicUsize::new(0));
@@ -375,7 +325,7 @@ fn fifo_holds_across_senders_for_sends_ordered_in_time() {
 #[test]
 fn fifo_holds_across_receivers_for_receives_ordered_in_time() {
     for flavor in FLAVORS {
-        within("fifo across receivers", move || {
+        within(HANG_LIMIT, "fifo across receivers", move || {
             let n = count(5000, 30);
             let (s, r) = flavor.make::<usize>();
             let producer = thread::spawn(move || {
@@ -446,7 +396,7 @@ impl Ops {
 #[test]
 fn len_is_empty_is_full_are_linearizable() {
     for flavor in FLAVORS {
-        within("len linearizability", move || {
+        within(HANG_LIMIT, "len linearizability", move || {
             let per_producer = count(20_000, 20);
             let total = 2 * per_producer;
             let (s, r) = flavor.make::<usize>();
@@ -590,7 +540,7 @@ fn racing_try_sends_fill_exactly_the_capacity() {
 #[test]
 fn send_returns_only_after_room_was_made() {
     for flavor in FLAVORS {
-        within("send waits for room", move || {
+        within(HANG_LIMIT, "send waits for room", move || {
             let per_producer = count(20_000, 20);
             let total = 2 * per_producer;
             let (s, r) = flavor.make::<usize>();
@@ -676,7 +626,7 @@ fn send_returns_only_after_room_was_made() {
 #[test]
 fn timed_and_try_operations_deliver_exactly_what_they_report() {
     for flavor in FLAVORS {
-        within("timed exactly once", move || {
+        within(HANG_LIMIT, "timed exactly once", move || {
             let n = count(10_000, 30);
             let (s, r) = flavor.make::<usize>();
             let producer = thread::spawn(move || {
@@ -748,7 +698,7 @@ fn timed_and_try_operations_deliver_exactly_what_they_report() {
 #[test]
 fn last_sender_drop_racing_a_final_send_loses_nothing() {
     for flavor in FLAVORS {
-        within("last sender drop", move || {
+        within(HANG_LIMIT, "last sender drop", move || {
             for round in 0..count(400, 3) {
                 let (s, r) = flavor.make::<u32>();
                 let s2 = s.clone();
@@ -806,7 +756,7 @@ fn last_sender_drop_racing_a_final_send_loses_nothing() {
 #[test]
 fn last_receiver_drop_racing_a_blocked_send_loses_nothing() {
     for cap in [0usize, 1, 3] {
-        within("last receiver drop", move || {
+        within(HANG_LIMIT, "last receiver drop", move || {
             for round in 0..count(400, 3) {
                 let t = DropTracker::new();
                 let (s, r) = bounded::<Tracked>(cap);
@@ -842,7 +792,7 @@ fn last_receiver_drop_racing_a_blocked_send_loses_nothing() {
                     );
                 }
                 assert_eq!(t.alive(), 0, "bounded({cap}) round {round}: leaked");
-                t.assert_all_dropped_once();
+                t.assert_all_dropped_once(format_args!("cap {cap}, round {round}"));
             }
         });
     }
@@ -1095,7 +1045,7 @@ fn one_shot_timers_deliver_once_to_racing_clones() {
 /// instant, and each clone sees increasing instants.
 #[test]
 fn tick_clones_never_deliver_one_tick_twice() {
-    within("tick clones", || {
+    within(HANG_LIMIT, "tick clones", || {
         let per_thread = count(10, 3);
         let r = tick(ms(2));
         let handles: Vec<_> = (0..3)
@@ -1239,7 +1189,7 @@ fn same_channel_tells_every_channel_apart() {
 /// lose the message or leave the other thread without a partner.
 #[test]
 fn zero_select_with_both_directions_pairs_only_with_another_thread() {
-    within("zero select pairing", || {
+    within(HANG_LIMIT, "zero select pairing", || {
         let rounds = count(2000, 8);
         let (s, r) = bounded::<usize>(0);
         let run = move |me: usize, s: Sender<usize>, r: Receiver<usize>| {
@@ -1287,7 +1237,7 @@ fn zero_select_with_both_directions_pairs_only_with_another_thread() {
 #[test]
 fn send_happens_before_the_matching_receive_returns() {
     for flavor in FLAVORS {
-        within("send hb recv", move || {
+        within(HANG_LIMIT, "send hb recv", move || {
             let n = count(10_000, 20);
             let (s, r) = flavor.make::<usize>();
             let data = Arc::new(AtomicUsize::new(0));
@@ -1315,8 +1265,8 @@ fn send_happens_before_the_matching_receive_returns() {
 /// could only complete after that receive made room).
 #[test]
 fn kth_receive_happens_before_send_k_plus_capacity_returns() {
-    for flavor in [Flavor::Zero, Flavor::One, Flavor::Small] {
-        within("recv hb send", move || {
+    for flavor in [Flavor::Bounded(0), Flavor::Bounded(1), Flavor::Bounded(3)] {
+        within(HANG_LIMIT, "recv hb send", move || {
             let n = count(10_000, 20);
             let cap = flavor.cap().unwrap();
             let (s, r) = flavor.make::<usize>();
@@ -1354,7 +1304,7 @@ fn kth_receive_happens_before_send_k_plus_capacity_returns() {
 #[test]
 fn last_sender_drop_happens_before_disconnected_receive() {
     for flavor in FLAVORS {
-        within("drop hb disconnected", move || {
+        within(HANG_LIMIT, "drop hb disconnected", move || {
             for round in 0..count(500, 4) {
                 let (s, r) = flavor.make::<u8>();
                 let flag = Arc::new(AtomicBool::new(false));

@@ -6,29 +6,19 @@ use chan::{
     after, bounded, never, tick, unbounded, ReadyTimeoutError, Receiver, RecvError, Select,
     SelectTimeoutError, SendError, Sender, TryReadyError, TrySelectError,
 };
-use common::{assert_elapsed, far_future, ms, panic_text, SLACK};
-use std::collections::HashSet;
+use common::{
+    assert_elapsed, channel, far_future, flavors, ms, panic_payload, received_once, within,
+    DropTracker, SLACK,
+};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-fn flavors() -> Vec<(&'static str, Sender<i32>, Receiver<i32>)> {
-    let (s1, r1) = bounded(1);
-    let (s2, r2) = bounded(4);
-    let (s3, r3) = unbounded();
-    let (s4, r4) = bounded(0);
-    vec![
-        ("bounded(1)", s1, r1),
-        ("bounded(4)", s2, r2),
-        ("unbounded", s3, r3),
-        ("bounded(0)", s4, r4),
-    ]
-}
-
 #[test]
 fn recv_on_every_flavor() {
-    for (name, s, r) in flavors() {
+    for flavor in flavors(4) {
+        let (s, r) = flavor.make::<i32>();
         let (_s0, r0) = bounded::<i32>(1);
         let t = thread::spawn(move || {
             thread::sleep(ms(20));
@@ -39,25 +29,26 @@ fn recv_on_every_flavor() {
         let i1 = sel.recv(&r);
         assert_eq!((i0, i1), (0, 1));
         let op = sel.select();
-        assert_eq!(op.index(), i1, "{name}");
-        assert_eq!(op.recv(&r), Ok(7), "{name}");
+        assert_eq!(op.index(), i1, "{flavor}");
+        assert_eq!(op.recv(&r), Ok(7), "{flavor}");
         t.join().unwrap();
     }
 }
 
 #[test]
 fn send_on_every_flavor() {
-    for (name, s, r) in flavors() {
+    for flavor in flavors(4) {
+        let (s, r) = flavor.make::<i32>();
         let t = thread::spawn(move || r.recv());
         let (s0, _r0) = bounded::<i32>(0);
         let mut sel = Select::new();
         let i0 = sel.send(&s0);
         let i1 = sel.send(&s);
         let op = sel.select();
-        assert_eq!(op.index(), i1, "{name}");
+        assert_eq!(op.index(), i1, "{flavor}");
         assert_ne!(op.index(), i0);
         op.send(&s, 5).unwrap();
-        assert_eq!(t.join().unwrap(), Ok(5), "{name}");
+        assert_eq!(t.join().unwrap(), Ok(5), "{flavor}");
     }
 }
 
@@ -240,15 +231,16 @@ fn ready_does_not_complete_the_operation() {
 
 #[test]
 fn ready_wakes_up_on_send_from_other_thread() {
-    for (name, s, r) in flavors() {
+    for flavor in flavors(4) {
+        let (s, r) = flavor.make::<i32>();
         let mut sel = Select::new();
         let i = sel.recv(&r);
         let t = thread::spawn(move || {
             thread::sleep(ms(30));
             s.send(9).unwrap();
         });
-        assert_eq!(sel.ready(), i, "{name}");
-        assert_eq!(r.recv(), Ok(9), "{name}");
+        assert_eq!(sel.ready(), i, "{flavor}");
+        assert_eq!(r.recv(), Ok(9), "{flavor}");
         t.join().unwrap();
     }
 }
@@ -423,7 +415,8 @@ fn disconnected_channels_are_ready() {
 
 #[test]
 fn disconnect_wakes_blocked_select() {
-    for (name, s, r) in flavors() {
+    for flavor in flavors(4) {
+        let (s, r) = flavor.make::<i32>();
         let t = thread::spawn(move || {
             let mut sel = Select::new();
             sel.recv(&r);
@@ -432,9 +425,10 @@ fn disconnect_wakes_blocked_select() {
         });
         thread::sleep(ms(50));
         drop(s);
-        assert_eq!(t.join().unwrap(), Err(RecvError), "{name}");
+        assert_eq!(t.join().unwrap(), Err(RecvError), "{flavor}");
     }
-    for (name, s, r) in flavors() {
+    for flavor in flavors(4) {
+        let (s, r) = flavor.make::<i32>();
         if let Some(cap) = s.capacity() {
             for i in 0..cap {
                 s.send(i as i32).unwrap();
@@ -450,7 +444,7 @@ fn disconnect_wakes_blocked_select() {
         });
         thread::sleep(ms(50));
         drop(r);
-        assert_eq!(t.join().unwrap(), Err(SendError(99)), "{name}");
+        assert_eq!(t.join().unwrap(), Err(SendError(99)), "{flavor}");
     }
 }
 
@@ -533,13 +527,12 @@ fn dropping_uncompleted_selected_operation_panics() {
     s.send(1).unwrap();
     let mut sel = Select::new();
     sel.recv(&r);
-    let res = catch_unwind(AssertUnwindSafe(|| {
+    let text = panic_payload(|| {
         let op = sel.select();
         drop(op);
-    }));
-    let payload = res.expect_err("dropping the operation must panic");
+    });
     assert_eq!(
-        panic_text(&*payload),
+        text,
         "dropped `SelectedOperation` without completing the operation"
     );
 }
@@ -669,15 +662,7 @@ fn selects_racing_across_threads_deliver_each_message_once() {
         })
         .collect();
     drop((r1, r2, r3));
-    for p in producers {
-        p.join().unwrap();
-    }
-    let mut seen = HashSet::new();
-    for c in consumers {
-        for v in c.join().unwrap() {
-            assert!(seen.insert(v), "{v} received twice");
-        }
-    }
+    let seen = received_once(producers, consumers);
     let extra = (0..total).filter(|i| i % 7 == 0).count();
     assert_eq!(seen.len(), total + extra);
     assert!((0..total).all(|i| seen.contains(&i)));
@@ -821,45 +806,24 @@ fn chan_only_completing_with_a_clone_is_accepted() {
 #[test]
 fn chan_only_abandoned_selected_operation_releases_reservation() {
     for cap in [Some(1usize), Some(3), None] {
-        within(Duration::from_secs(10), move || abandon_and_reuse(cap));
-    }
-}
-
-/// Runs `f` on another thread and fails if it does not finish within `limit`
-/// (a hung thread is left behind instead of hanging the test binary).
-fn within<F: FnOnce() + Send + 'static>(limit: Duration, f: F) {
-    let (done_s, done_r) = std::sync::mpsc::channel();
-    let h = thread::spawn(move || {
-        f();
-        let _ = done_s.send(());
-    });
-    match done_r.recv_timeout(limit) {
-        Ok(()) => h.join().unwrap(),
-        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-            std::panic::resume_unwind(h.join().unwrap_err())
-        }
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-            panic!("hung for more than {limit:?}")
-        }
+        within(Duration::from_secs(10), "abandoned operation", move || {
+            abandon_and_reuse(cap)
+        });
     }
 }
 
 fn abandon_and_reuse(cap: Option<usize>) {
     {
-        let t = common::DropTracker::new();
-        let (s, r) = match cap {
-            Some(c) => bounded(c),
-            None => unbounded(),
-        };
+        let t = DropTracker::new();
+        let (s, r) = channel(cap);
         s.send(t.make(0)).unwrap();
         // Abandon a receive reservation.
-        let res = catch_unwind(AssertUnwindSafe(|| {
+        let text = panic_payload(|| {
             let mut sel = Select::new();
             sel.recv(&r);
             let op = sel.select();
             drop(op);
-        }));
-        let text = common::panic_text(&*res.unwrap_err());
+        });
         assert_eq!(
             text,
             "dropped `SelectedOperation` without completing the operation"
@@ -888,7 +852,7 @@ fn abandon_and_reuse(cap: Option<usize>) {
         assert!(r.try_recv().is_err());
         drop((s, r));
         assert_eq!(t.alive(), 0, "cap {cap:?}");
-        t.assert_all_dropped_once();
+        t.assert_all_dropped_once(format_args!("cap {cap:?}"));
     }
 }
 
@@ -899,8 +863,8 @@ fn abandon_and_reuse(cap: Option<usize>) {
 /// channel keeps working.
 #[test]
 fn chan_only_abandoned_zero_capacity_receive_keeps_channel_usable() {
-    within(Duration::from_secs(10), || {
-        let t = common::DropTracker::new();
+    within(Duration::from_secs(10), "abandoned zero receive", || {
+        let t = DropTracker::new();
         let (s, r) = bounded(0);
         let sender = {
             let message = t.make(7);
@@ -922,6 +886,6 @@ fn chan_only_abandoned_zero_capacity_receive_keeps_channel_usable() {
         }
         drop(r);
         assert_eq!(t.alive(), 0);
-        t.assert_all_dropped_once();
+        t.assert_all_dropped_once("bounded(0)");
     });
 }

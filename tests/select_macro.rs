@@ -6,8 +6,7 @@ use chan::{
     after, bounded, never, select, select_biased, tick, unbounded, Receiver, RecvError, SendError,
     Sender,
 };
-use common::{assert_elapsed, ms, SLACK};
-use std::collections::HashSet;
+use common::{assert_elapsed, ms, received_once, SLACK};
 use std::ops::Deref;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -718,15 +717,7 @@ fn send_and_recv_arms_racing_across_threads() {
         })
         .collect();
     drop((r1, r2, r3));
-    for p in producers {
-        p.join().unwrap();
-    }
-    let mut seen = HashSet::new();
-    for c in consumers {
-        for v in c.join().unwrap() {
-            assert!(seen.insert(v), "{v} received twice");
-        }
-    }
+    let seen = received_once(producers, consumers);
     assert_eq!(seen.len(), total, "messages lost");
 }
 

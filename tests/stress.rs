@@ -18,13 +18,16 @@
 //! `CHAN_STRESS_VERBOSE=1` prints per-run figures (run with `--nocapture`).
 //! Under miri the counts and thread numbers are tiny.
 
+mod common;
+
 use chan::{
-    after, bounded, never, select, tick, unbounded, Receiver, RecvTimeoutError, Select, SendError,
-    SendTimeoutError, Sender, TryRecvError, TrySendError,
+    after, never, select, tick, Receiver, RecvTimeoutError, Select, SendError, SendTimeoutError,
+    Sender, TryRecvError, TrySendError,
 };
+use common::{within, Flavor};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
@@ -66,6 +69,8 @@ impl Counters {
     }
 }
 
+/// The stressed message. Not `common::Tracked`: it also records whether it
+/// was settled and who was still alive when it was dropped.
 struct Msg {
     key: Key,
     settled: bool,
@@ -164,28 +169,7 @@ fn per_producer_base() -> u64 {
     }
 }
 
-/// Runs `f` on its own thread; panics if it has not finished in `limit`
-/// (a hang detector, not a timing assertion: the limit is far above the
-/// normal run time). Under miri time is virtual, so no limit is applied.
-fn within<F: FnOnce() + Send + 'static>(limit: Duration, f: F) {
-    if cfg!(miri) {
-        f();
-        return;
-    }
-    let (done_s, done_r) = mpsc::channel();
-    let h = thread::spawn(move || {
-        f();
-        let _ = done_s.send(());
-    });
-    match done_r.recv_timeout(limit) {
-        Ok(()) => h.join().unwrap(),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            std::panic::resume_unwind(h.join().unwrap_err())
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("stress run hung for more than {limit:?}"),
-    }
-}
-
+/// A hang detector's limit for [`within`], far above the normal run time.
 fn hang_limit() -> Duration {
     Duration::from_secs(120 * scale())
 }
@@ -306,19 +290,6 @@ enum Early {
 }
 
 const EARLY: [Early; 3] = [Early::Never, Early::Some, Early::AllConsumers];
-
-#[derive(Clone, Copy, Debug)]
-enum Flavor {
-    Bounded(usize),
-    Unbounded,
-}
-
-fn make(flavor: Flavor) -> (Sender<Msg>, Receiver<Msg>) {
-    match flavor {
-        Flavor::Bounded(cap) => bounded(cap),
-        Flavor::Unbounded => unbounded(),
-    }
-}
 
 /// Shared state of one single-channel run.
 struct Run {
@@ -527,6 +498,26 @@ fn recv_once(r: &Receiver<Msg>, rng: &mut Rng, ticker: &Receiver<std::time::Inst
 fn producer(run: &Run, id: usize, s: Sender<Msg>, count: u64, seed: u64) -> ProducerReport {
     let mut rng = Rng::new(seed);
     let ticker = tick(Duration::from_micros(200));
+    let report = produce(run, id, count, &mut rng, |msg, rng| {
+        send_once(&s, msg, rng, &ticker)
+    });
+    // Count ourselves out before the sender goes, so that a consumer that
+    // sees the disconnection can check everybody left.
+    run.producers_done.fetch_add(1, Ordering::SeqCst);
+    drop(s);
+    report
+}
+
+/// The work of a producer: makes `count` messages (fewer if it stops
+/// early) and delivers each with `send` (one attempt per call), retrying,
+/// giving up, or stopping at a disconnection.
+fn produce(
+    run: &Run,
+    id: usize,
+    count: u64,
+    rng: &mut Rng,
+    mut send: impl FnMut(Msg, &mut Rng) -> Result<(), Failed>,
+) -> ProducerReport {
     let mut report = ProducerReport::default();
     // Some producers stop early (and drop their sender while others go on).
     let count = if run.early != Early::Never && rng.chance(40) {
@@ -538,7 +529,7 @@ fn producer(run: &Run, id: usize, s: Sender<Msg>, count: u64, seed: u64) -> Prod
         let key = (id, seq);
         let mut msg = Msg::new(key, &run.counters);
         loop {
-            match send_once(&s, msg, &mut rng, &ticker) {
+            match send(msg, rng) {
                 Ok(()) => {
                     report.sent.push(seq);
                     break;
@@ -573,10 +564,6 @@ fn producer(run: &Run, id: usize, s: Sender<Msg>, count: u64, seed: u64) -> Prod
             }
         }
     }
-    // Count ourselves out before the sender goes, so that a consumer that
-    // sees the disconnection can check everybody left.
-    run.producers_done.fetch_add(1, Ordering::SeqCst);
-    drop(s);
     report
 }
 
@@ -627,7 +614,7 @@ fn run_single(flavor: Flavor, producers: usize, consumers: usize, early: Early, 
         producers_done: AtomicUsize::new(0),
         early,
     });
-    let (s, r) = make(flavor);
+    let (s, r) = flavor.make();
     let expected = per_producer * producers as u64 / consumers as u64;
     let producer_threads: Vec<_> = (0..producers)
         .map(|id| {
@@ -644,6 +631,16 @@ fn run_single(flavor: Flavor, producers: usize, consumers: usize, early: Early, 
         })
         .collect();
     drop((s, r));
+    finish(&run, producer_threads, consumer_threads, &label);
+}
+
+/// Joins a run's threads and checks its totals.
+fn finish(
+    run: &Run,
+    producer_threads: Vec<thread::JoinHandle<ProducerReport>>,
+    consumer_threads: Vec<thread::JoinHandle<ConsumerReport>>,
+    label: &str,
+) {
     let producer_reports: Vec<_> = producer_threads
         .into_iter()
         .map(|h| h.join().unwrap())
@@ -652,7 +649,7 @@ fn run_single(flavor: Flavor, producers: usize, consumers: usize, early: Early, 
         .into_iter()
         .map(|h| h.join().unwrap())
         .collect();
-    check_totals(&run.counters, &producer_reports, &consumer_reports, &label);
+    check_totals(&run.counters, &producer_reports, &consumer_reports, label);
     if std::env::var_os("CHAN_STRESS_VERBOSE").is_some() {
         let sent: usize = producer_reports.iter().map(|r| r.sent.len()).sum();
         let given_back: u64 = producer_reports.iter().map(|r| r.given_back).sum();
@@ -663,17 +660,17 @@ fn run_single(flavor: Flavor, producers: usize, consumers: usize, early: Early, 
              failed sends {given_back}"
         );
     }
-    if early == Early::Never {
+    if run.early == Early::Never {
         // Nobody stopped early: everything sent was received.
         assert!(
             run.counters.unsettled_drops.lock().unwrap().is_empty(),
-            "{label}: messages left in the channel although every consumer drained it"
+            "{label}: messages left in a channel although every consumer drained it"
         );
     }
 }
 
 fn stress_flavor(flavor: Flavor, seed: u64) {
-    within(hang_limit(), move || {
+    within(hang_limit(), "stress run", move || {
         for (i, &(p, c)) in thread_combos().iter().enumerate() {
             for (j, &early) in EARLY.iter().enumerate() {
                 run_single(flavor, p, c, early, seed + (i * EARLY.len() + j) as u64);
@@ -707,12 +704,7 @@ fn stress_unbounded() {
 // ---------------------------------------------------------------------------
 
 /// The channels of a select run: one of each flavor.
-const FLAVORS: [Flavor; 4] = [
-    Flavor::Bounded(0),
-    Flavor::Bounded(1),
-    Flavor::Bounded(4),
-    Flavor::Unbounded,
-];
+const FLAVORS: [Flavor; 4] = common::flavors(4);
 const NCH: usize = FLAVORS.len();
 
 /// A send attempt of a select producer: which channel took it.
@@ -807,51 +799,9 @@ fn select_producer(
 ) -> ProducerReport {
     let mut rng = Rng::new(seed);
     let ticker = tick(Duration::from_micros(250));
-    let mut report = ProducerReport::default();
-    let count = if run.early != Early::Never && rng.chance(40) {
-        rng.below(count + 1)
-    } else {
-        count
-    };
-    'messages: for seq in 0..count {
-        let key = (id, seq);
-        let mut msg = Msg::new(key, &run.counters);
-        loop {
-            match select_send_once(&senders, msg, &mut rng, &ticker) {
-                Ok(_) => {
-                    report.sent.push(seq);
-                    break;
-                }
-                Err(Failed::Retry(m)) => {
-                    assert_eq!(m.key, key, "a failed send gave back another message");
-                    report.given_back += 1;
-                    if rng.chance(20) {
-                        report.abandoned += 1;
-                        m.settle();
-                        break;
-                    }
-                    msg = m;
-                }
-                Err(Failed::Disconnected(m)) => {
-                    assert_eq!(m.key, key, "a failed send gave back another message");
-                    assert_ne!(
-                        run.early,
-                        Early::Never,
-                        "send reported disconnection with consumers alive"
-                    );
-                    assert_eq!(
-                        run.counters.consumers_done.load(Ordering::SeqCst),
-                        run.counters.consumers,
-                        "send reported disconnection before every consumer left"
-                    );
-                    report.given_back += 1;
-                    report.abandoned += 1;
-                    m.settle();
-                    break 'messages;
-                }
-            }
-        }
-    }
+    let report = produce(run, id, count, &mut rng, |msg, rng| {
+        select_send_once(&senders, msg, rng, &ticker).map(|_channel| ())
+    });
     run.producers_done.fetch_add(1, Ordering::SeqCst);
     drop(senders);
     report
@@ -991,7 +941,7 @@ fn run_select(producers: usize, consumers: usize, early: Early, seed: u64) {
         producers_done: AtomicUsize::new(0),
         early,
     });
-    let channels: Vec<_> = FLAVORS.iter().map(|&f| make(f)).collect();
+    let channels: Vec<_> = FLAVORS.iter().map(|f| f.make()).collect();
     let senders = || -> [Sender<Msg>; NCH] { std::array::from_fn(|k| channels[k].0.clone()) };
     let receivers = || -> [Receiver<Msg>; NCH] { std::array::from_fn(|k| channels[k].1.clone()) };
     let expected = per_producer * producers as u64 / consumers as u64;
@@ -1010,36 +960,12 @@ fn run_select(producers: usize, consumers: usize, early: Early, seed: u64) {
         })
         .collect();
     drop(channels);
-    let producer_reports: Vec<_> = producer_threads
-        .into_iter()
-        .map(|h| h.join().unwrap())
-        .collect();
-    let consumer_reports: Vec<_> = consumer_threads
-        .into_iter()
-        .map(|h| h.join().unwrap())
-        .collect();
-    check_totals(&run.counters, &producer_reports, &consumer_reports, &label);
-    if std::env::var_os("CHAN_STRESS_VERBOSE").is_some() {
-        let sent: usize = producer_reports.iter().map(|r| r.sent.len()).sum();
-        let given_back: u64 = producer_reports.iter().map(|r| r.given_back).sum();
-        let received: usize = consumer_reports.iter().map(|r| r.received.len()).sum();
-        let leftovers = run.counters.unsettled_drops.lock().unwrap().len();
-        eprintln!(
-            "{label}: sent {sent}, received {received}, left in channel {leftovers}, \
-             failed sends {given_back}"
-        );
-    }
-    if early == Early::Never {
-        assert!(
-            run.counters.unsettled_drops.lock().unwrap().is_empty(),
-            "{label}: messages left in a channel although every consumer drained it"
-        );
-    }
+    finish(&run, producer_threads, consumer_threads, &label);
 }
 
 #[test]
 fn stress_select() {
-    within(hang_limit(), || {
+    within(hang_limit(), "stress run", || {
         for (i, &(p, c)) in thread_combos().iter().enumerate() {
             for (j, &early) in EARLY.iter().enumerate() {
                 run_select(p, c, early, 0x5000 + (i * EARLY.len() + j) as u64);
