@@ -7,7 +7,7 @@
 //! partner, so the select engine learns when to wake through `deadline`.
 
 use super::Timer;
-use crate::err::{RecvTimeoutError, TryRecvError};
+use crate::err::RecvTimeoutError;
 use crate::handle::Readiness;
 use crate::sync::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -41,14 +41,6 @@ impl<T> Channel<T> {
         } else {
             Some(self.delivery_time)
         }
-    }
-
-    /// Receives without blocking.
-    #[inline(never)]
-    pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        self.take_due()
-            .map(self.make_message)
-            .ok_or(TryRecvError::Empty)
     }
 
     /// Receives, blocking until the message is due or `deadline` passes.

@@ -27,6 +27,7 @@ pub mod tick;
 pub mod zero;
 
 use crate::context::{Context, Operation};
+use crate::err::TryRecvError;
 use crate::handle::{Readiness, SelectHandle, Token};
 use crate::waiters::SyncWaiters;
 use std::time::Instant;
@@ -99,6 +100,13 @@ pub trait Timer {
     /// The message for the instant `when`.
     fn message(&self, when: Instant) -> Self::Message;
 
+    /// Receives without blocking.
+    #[inline(never)]
+    fn try_recv(&self) -> Result<Self::Message, TryRecvError> {
+        self.take_due()
+            .map(|when| self.message(when))
+            .ok_or(TryRecvError::Empty)
+    }
     /// Completes a receive reserved by `TimerReceiver::try_select`.
     fn read(&self, token: &mut Token) -> Result<Self::Message, ()> {
         token.timer.take().map(|when| self.message(when)).ok_or(())

@@ -9,7 +9,7 @@
 //! never disconnected.
 
 use super::Timer;
-use crate::err::{RecvTimeoutError, TryRecvError};
+use crate::err::RecvTimeoutError;
 use crate::handle::Readiness;
 use crate::sync::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -67,14 +67,6 @@ impl<T> Channel<T> {
                 return Some(self.instant_of(scheduled));
             }
         }
-    }
-
-    /// Receives without blocking.
-    #[inline(never)]
-    pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        self.take_due()
-            .map(self.make_message)
-            .ok_or(TryRecvError::Empty)
     }
 
     /// Receives, blocking until a tick is due or `deadline` passes.
