@@ -36,8 +36,9 @@
 ///
 /// - Every channel expression (and the timeout) is evaluated exactly once, in
 ///   written order, before anything is selected.
-/// - If several operations are ready, one of them is picked at random, so no
-///   arm starves. Use [`select_biased!`](crate::select_biased!) to prefer earlier arms instead.
+/// - If several operations are ready, one of them is picked uniformly at
+///   random (also among several arms on one channel), so no arm starves.
+///   Use [`select_biased!`](crate::select_biased!) to prefer earlier arms instead.
 /// - A `send` arm's message expression is evaluated only if that arm is
 ///   chosen, right before the message is sent.
 /// - An operation on a disconnected channel counts as ready: a `recv` arm then
@@ -45,7 +46,9 @@
 ///   back.
 /// - With `default =>`, the macro never blocks: if no operation is ready, the
 ///   default body runs. With `default(timeout) =>`, it blocks for at most
-///   `timeout`. A macro containing only a `default` arm just runs it (after
+///   `timeout`. Either way the default body runs only if, at some moment
+///   during the macro's wait, no operation could proceed: a message that was
+///   ready the whole time is never left behind. A macro containing only a `default` arm just runs it (after
 ///   sleeping for the timeout, if one is given).
 /// - Exactly one body runs, and its value is the value of the whole macro.
 ///   Bodies are ordinary code, not closures: `return`, `?`, `break` and

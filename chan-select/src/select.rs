@@ -116,8 +116,8 @@ unsafe impl Send for Select<'_> {}
 unsafe impl Sync for Select<'_> {}
 
 impl<'a> Select<'a> {
-    /// Creates an empty `Select` that picks fairly (at random) among ready
-    /// operations.
+    /// Creates an empty `Select` that picks uniformly at random among the
+    /// operations that can proceed.
     ///
     /// ```
     /// let sel = chan_select::Select::new();
@@ -236,6 +236,12 @@ impl<'a> Select<'a> {
     }
 
     /// Completes one ready operation without blocking, if any is ready.
+    ///
+    /// It fails only if, at some moment during the call, no operation could
+    /// proceed: after a failed round of attempts it observes every operation
+    /// twice and gives up only if both rounds found each one blocked in an
+    /// unchanged state. The timeout and deadline variants, and the `ready`
+    /// family, give up the same way.
     ///
     /// ```
     /// let (_s, r) = chan_core::unbounded::<i32>();
