@@ -16,6 +16,7 @@ mod counter;
 mod err;
 mod flavors;
 mod handle;
+mod packet;
 mod policy;
 #[doc(hidden)]
 pub mod sync;
@@ -37,11 +38,6 @@ pub mod internal {
     pub use crate::handle::{Readiness, SelectHandle, Token};
     pub use crate::policy::{random_below, sleep_until};
 
-    /// Checks a loom model with `builder`, then prints how many executions
-    /// loom explored as `loom: explored N iterations` (`scripts/loom.sh`
-    /// reads that line; loom's own count goes to a tracing subscriber that
-    /// `Builder::check` does not install). Shared by the loom tests of
-    /// chan-core and chan-select.
     /// Checks a loom model with `preemption_bound` (unless
     /// `LOOM_MAX_PREEMPTIONS` sets one for every model) and prints how many
     /// executions loom explored. The one model helper of every loom test in
@@ -59,7 +55,9 @@ pub mod internal {
     }
 
     /// Checks a loom model with `builder`, then prints how many executions
-    /// loom explored (see `check_model`).
+    /// loom explored as `loom: explored N iterations` (`scripts/loom.sh`
+    /// reads that line; loom's own count goes to a tracing subscriber that
+    /// `Builder::check` does not install).
     #[cfg(loom)]
     pub fn check_model<F: Fn() + Sync + Send + 'static>(builder: loom::model::Builder, f: F) {
         let iterations = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));

@@ -116,7 +116,7 @@ std::thread_local! {
 
 /// How long a thread spins in [`Context::wait_until`](crate::context::Context::wait_until) before it yields, and
 /// in [`spin_until`] before it gives up: a per-thread budget of spin
-/// iterations (one check and one spin hint each, some 15-30 ns) that adapts
+/// iterations (one check and one spin hint each) that adapts
 /// to what the spinning achieves. Both kinds of spin teach the one budget:
 /// either way it measures whether this thread's partners run on another
 /// core.

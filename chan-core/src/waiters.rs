@@ -16,9 +16,10 @@ use std::ptr;
 pub struct Entry {
     /// The operation's identifier.
     pub oper: Operation,
-    /// Flavor-specific data, or null: the packet of a blocked operation
-    /// that its partner completes (a zero-flavor rendezvous, or an array
-    /// send or receive completed on the blocked thread's behalf).
+    /// A type-erased `*mut Packet<T>` (`crate::packet`), or null: the
+    /// packet of a blocked operation that its partner completes (a
+    /// zero-flavor rendezvous, or an array send or receive completed on the
+    /// blocked thread's behalf).
     pub packet: *mut (),
     /// The waiter.
     pub cx: Context,

@@ -10,10 +10,19 @@
 //! claims the slot at `head` when its stamp equals `head + 1`, reads, then
 //! publishes stamp `head + one_lap` (empty for the next lap).
 //!
-//! Blocked plain `send`s and `recv`s wait on a stack `Packet` that the
-//! partner who wakes them completes for them (see `Packet`). A send that
-//! finds a receiver blocked while the buffer is empty skips the ring and
-//! writes its message straight into that receiver's packet.
+//! A blocked plain `send` or `recv` (not a select) lets the thread that
+//! selects it complete the operation on its behalf: the waiter registers a
+//! stack `Packet` (`crate::packet`), and the partner that wins the selection
+//! claims a slot for it and moves the message (from the packet into the
+//! buffer for a sender, from the buffer into the packet for a receiver),
+//! then stores `Done`. The partner never blocks in doing so; if it cannot
+//! (the slot it was woken for was taken meanwhile, or the channel is
+//! disconnected), it stores `Retry` and the waiter tries again. So a freed
+//! slot or a new message does not wait for the woken thread to be
+//! scheduled: with more threads than cores, senders and receivers keep
+//! going while the woken threads sleep. A send that finds a receiver
+//! blocked while the buffer is empty skips the ring and writes its message
+//! straight into that receiver's packet.
 //!
 //! A select send that is reserved and then abandoned (`cancel_send`) moves
 //! `tail` back if no later send has claimed a slot yet; otherwise it
@@ -46,8 +55,9 @@ use super::{Queue, QueueReceiver};
 use crate::context::{Context, Operation, Selected};
 use crate::err::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::handle::{Readiness, SelectHandle, Token};
+use crate::packet::{Outcome, Packet, UNSENT};
 use crate::policy::{spin_until, Backoff};
-use crate::sync::{fence, AtomicU64, AtomicUsize, Ordering, UnsafeCell};
+use crate::sync::{fence, AtomicU64, Ordering, UnsafeCell};
 use crate::waiters::SyncWaiters;
 use crossbeam_utils::CachePadded;
 use std::mem::MaybeUninit;
@@ -83,24 +93,6 @@ impl Default for ArrayToken {
 
 struct Slot<T> {
     stamp: AtomicU64,
-    msg: UnsafeCell<MaybeUninit<T>>,
-}
-
-/// A blocked `send` or `recv` (not a select) lets the thread that selects
-/// it complete the operation on its behalf: the waiter registers a
-/// `Packet` on its stack, and the partner that wins the selection claims a
-/// slot for it and moves the message (from the packet into the buffer for
-/// a sender, from the buffer into the packet for a receiver). The partner
-/// never blocks in doing so; if it cannot (the slot it was woken for was
-/// taken meanwhile, or the channel is disconnected), it tells the waiter
-/// to retry. This way a freed slot or a new message does not wait for the
-/// woken thread to be scheduled: with more threads than cores, senders and
-/// receivers keep going while the woken threads sleep.
-///
-/// The waiter waits for `state` to leave `PACKET_PENDING` whenever it was
-/// selected, and only then reuses or drops the packet.
-struct Packet<T> {
-    state: AtomicUsize,
     msg: UnsafeCell<MaybeUninit<T>>,
 }
 
@@ -163,7 +155,7 @@ fn reserve_contended<'a>(
 
 /// How many times a blocking `send`/`recv` retries (after a short spin)
 /// before it registers and waits. Registering early pays: a registered
-/// waiter has its operation completed by the partner (see `Packet`), and
+/// waiter has its operation completed by the partner (see the header), and
 /// `Context::wait_until` still spins and yields before it parks.
 const RETRIES_BEFORE_BLOCKING: u32 = 1;
 
@@ -182,32 +174,38 @@ fn retry_before_blocking(mut reserve: impl FnMut() -> bool) -> bool {
     reserve()
 }
 
-/// The partner has not finished with the packet.
-const PACKET_PENDING: usize = 0;
-/// The operation was completed for the waiter.
-const PACKET_DONE: usize = 1;
-/// The operation was not completed; the waiter retries (a sender's message
-/// is still in the packet).
-const PACKET_RETRY: usize = 2;
-
-impl<T> Packet<T> {
-    fn new(msg: MaybeUninit<T>) -> Self {
-        Packet {
-            state: AtomicUsize::new(PACKET_PENDING),
-            msg: UnsafeCell::new(msg),
+/// Blocks a plain `send` or `recv` in `queue` with its stack `packet` until
+/// a partner selects it, `ready()` holds right after registering (the
+/// channel changed before the partner could see the registration), or
+/// `deadline`. Returns the partner's outcome if it was selected; `None` if
+/// not, and then the entry is unregistered and the caller tries again.
+fn block_with_packet<T>(
+    queue: &SyncWaiters,
+    token: &mut ArrayToken,
+    packet: &Packet<T>,
+    ready: impl FnOnce() -> bool,
+    deadline: Option<Instant>,
+) -> Option<Outcome> {
+    let selected = Context::with(|cx| {
+        let oper = Operation::hook(token);
+        let address = packet as *const Packet<T> as *mut ();
+        queue.register_with_packet(oper, address, cx);
+        if ready() {
+            let _ = cx.try_select(Selected::Aborted);
         }
-    }
-
-    /// Waits until the partner has published the outcome.
-    fn wait(&self) -> usize {
-        let mut backoff = Backoff::new();
-        loop {
-            let state = self.state.load(Ordering::Acquire);
-            if state != PACKET_PENDING {
-                return state;
+        let selected = cx.wait_until(deadline);
+        match selected {
+            Selected::Waiting => unreachable!("wait_until returned while waiting"),
+            Selected::Aborted | Selected::Disconnected => {
+                queue.unregister(oper);
             }
-            backoff.snooze();
+            Selected::Operation(_) => {}
         }
+        selected
+    });
+    match selected {
+        Selected::Operation(_) => Some(packet.wait()),
+        _ => None,
     }
 }
 
@@ -671,16 +669,11 @@ impl<T> Channel<T> {
                 tail & self.disconnect_bit == 0 && self.head.load(Ordering::SeqCst) == tail
             },
             |packet| {
+                let msg = msg.take().expect("the message is handed over once");
                 // SAFETY: on `receivers`, only `recv_slow` registers packets,
                 // each a live, empty `Packet<T>` kept in place by its owner
-                // until we publish an outcome (we selected it, so it waits);
-                // its message is ours to write until the state store.
-                let packet = unsafe { &*(packet as *const Packet<T>) };
-                let msg = msg.take().expect("the message is handed over once");
-                packet
-                    .msg
-                    .with_mut(|cell| unsafe { cell.write(MaybeUninit::new(msg)) });
-                packet.state.store(PACKET_DONE, Ordering::Release);
+                // until we store an outcome (we selected it, so it waits).
+                unsafe { Packet::fill(packet.cast::<Packet<T>>(), msg) };
             },
         );
         match msg {
@@ -697,24 +690,21 @@ impl<T> Channel<T> {
     #[inline]
     fn wake_receiver(&self) {
         self.receivers.notify_with(|packet| {
-            // SAFETY: on `receivers`, only `recv_slow` registers packets,
-            // each a live `Packet<T>` that its owner keeps in place until
-            // we publish an outcome (it was selected by us, so it waits).
-            let packet = unsafe { &*(packet as *const Packet<T>) };
+            let packet = packet.cast::<Packet<T>>();
             let mut token = ArrayToken::default();
-            let mut state = PACKET_RETRY;
             if self.reserve_recv(&mut token) {
                 // SAFETY: the token was just reserved on this channel.
                 if let Ok(msg) = unsafe { self.read_reserved(&mut token) } {
-                    // SAFETY: the packet's message is ours to write until
-                    // the state store (the waiter does not read it before).
-                    packet
-                        .msg
-                        .with_mut(|cell| unsafe { cell.write(MaybeUninit::new(msg)) });
-                    state = PACKET_DONE;
+                    // SAFETY: on `receivers`, only `recv_slow` registers
+                    // packets, each a live, empty `Packet<T>` that its owner
+                    // keeps in place until we store an outcome (it was
+                    // selected by us, so it waits).
+                    unsafe { Packet::fill(packet, msg) };
+                    return;
                 }
             }
-            packet.state.store(state, Ordering::Release);
+            // SAFETY: as above; the message did not change hands.
+            unsafe { Packet::finish(packet, Outcome::Retry) };
         });
     }
 
@@ -723,23 +713,24 @@ impl<T> Channel<T> {
     #[inline]
     fn wake_sender(&self) {
         self.senders.notify_with(|packet| {
-            // SAFETY: on `senders`, only `send_slow` registers packets, each
-            // a live `Packet<T>` holding the sender's message, kept in place
-            // until we publish an outcome (as in `wake_receiver`).
-            let packet = unsafe { &*(packet as *const Packet<T>) };
+            // On `senders`, only `send_slow` registers packets, each a live
+            // `Packet<T>` holding the sender's message, kept in place until
+            // we store an outcome (as in `wake_receiver`).
+            let packet = packet.cast::<Packet<T>>();
             let mut token = ArrayToken::default();
-            let mut state = PACKET_RETRY;
+            let mut outcome = Outcome::Retry;
             if self.reserve_send(&mut token) && !token.slot.is_null() {
-                // SAFETY: the packet holds the sender's message, which is
-                // ours to move until the state store; with `PACKET_DONE`
-                // the sender never touches it again.
-                let msg = packet.msg.with(|cell| unsafe { cell.read().assume_init() });
+                // SAFETY: the packet is alive and its message ours to move
+                // until the state store; with `Done` the sender never reads
+                // it again.
+                let msg = unsafe { (*packet).take() }.expect(UNSENT);
                 // SAFETY: the token was just reserved on this channel, with
                 // a slot, so the write cannot fail.
                 let _ = unsafe { self.write_reserved(&mut token, msg) };
-                state = PACKET_DONE;
+                outcome = Outcome::Done;
             }
-            packet.state.store(state, Ordering::Release);
+            // SAFETY: alive until this store, our last access.
+            unsafe { Packet::finish(packet, outcome) };
         });
     }
 
@@ -792,34 +783,18 @@ impl<T> Channel<T> {
                 }
             }
             // The message waits in a packet, where a receiver that frees
-            // a slot may send it for us (see `Packet`).
-            let packet = Packet::new(MaybeUninit::new(msg));
-            let selected = Context::with(|cx| {
-                let oper = Operation::hook(&mut token);
-                let address = &packet as *const Packet<T> as *mut ();
-                self.senders.register_with_packet(oper, address, cx);
-                if !self.is_full() || self.is_disconnected() {
-                    let _ = cx.try_select(Selected::Aborted);
-                }
-                let selected = cx.wait_until(deadline);
-                match selected {
-                    Selected::Waiting => unreachable!("wait_until returned while waiting"),
-                    Selected::Aborted | Selected::Disconnected => {
-                        self.senders.unregister(oper);
-                    }
-                    Selected::Operation(_) => {}
-                }
-                selected
-            });
-            if let Selected::Operation(_) = selected {
-                if packet.wait() == PACKET_DONE {
-                    return Ok(());
-                }
+            // a slot may send it for us (see the header).
+            let packet = Packet::on_stack(Some(msg));
+            let ready = || !self.is_full() || self.is_disconnected();
+            let outcome = block_with_packet(&self.senders, &mut token, &packet, ready, deadline);
+            if outcome == Some(Outcome::Done) {
+                return Ok(());
             }
             // Not sent: nobody else touches the packet any more.
-            // SAFETY: the packet still holds our message (a partner moves
-            // it out only with `PACKET_DONE`).
-            msg = packet.msg.with(|cell| unsafe { cell.read().assume_init() });
+            // SAFETY: the partner is done with the packet, or none was
+            // given it; it still holds our message (a partner moves it out
+            // only with `Done`).
+            msg = unsafe { packet.take() }.expect(UNSENT);
         }
     }
 
@@ -869,31 +844,15 @@ impl<T> Channel<T> {
                 }
             }
             // A sender that selects us may receive a message for us into
-            // the packet (see `Packet`).
-            let packet = Packet::new(MaybeUninit::uninit());
-            let selected = Context::with(|cx| {
-                let oper = Operation::hook(&mut token);
-                let address = &packet as *const Packet<T> as *mut ();
-                self.receivers.register_with_packet(oper, address, cx);
-                if !self.is_empty() || self.is_disconnected() {
-                    let _ = cx.try_select(Selected::Aborted);
-                }
-                let selected = cx.wait_until(deadline);
-                match selected {
-                    Selected::Waiting => unreachable!("wait_until returned while waiting"),
-                    Selected::Aborted | Selected::Disconnected => {
-                        self.receivers.unregister(oper);
-                    }
-                    Selected::Operation(_) => {}
-                }
-                selected
-            });
-            if let Selected::Operation(_) = selected {
-                if packet.wait() == PACKET_DONE {
-                    // SAFETY: `PACKET_DONE` (seen with acquire) means the
-                    // partner wrote a message into the packet.
-                    return Ok(packet.msg.with(|cell| unsafe { cell.read().assume_init() }));
-                }
+            // the packet (see the header).
+            let packet = Packet::<T>::on_stack(None);
+            let ready = || !self.is_empty() || self.is_disconnected();
+            let outcome = block_with_packet(&self.receivers, &mut token, &packet, ready, deadline);
+            if outcome == Some(Outcome::Done) {
+                // SAFETY: `Done` (seen with acquire) means the partner wrote
+                // a message into the packet and is gone.
+                let msg = unsafe { packet.take() };
+                return Ok(msg.expect("a done receiver's packet holds a message"));
             }
         }
     }
@@ -1052,9 +1011,6 @@ impl<T> Queue for Channel<T> {
     }
     fn start_recv(&self, token: &mut Token) -> bool {
         Channel::start_recv(self, token)
-    }
-    fn can_recv(&self) -> bool {
-        !self.is_empty() || self.is_disconnected()
     }
     fn observe_recv(&self) -> Readiness {
         let head = self.head.load(Ordering::SeqCst);

@@ -137,7 +137,7 @@ fn send_hands_off_to_a_blocked_receiver_only_when_the_buffer_is_empty() {
     let other_thread = std::thread::spawn(Context::for_current_thread)
         .join()
         .unwrap();
-    let packet = Packet::<i32>::new(MaybeUninit::uninit());
+    let packet = Packet::<i32>::on_stack(None);
     let mut hook = 0u8;
     let oper = Operation::hook(&mut hook);
     let address = &packet as *const Packet<i32> as *mut ();
@@ -145,7 +145,8 @@ fn send_hands_off_to_a_blocked_receiver_only_when_the_buffer_is_empty() {
         .register_with_packet(oper, address, &other_thread);
     assert_eq!(chan.send_to_blocked_receiver(6), Err(6));
     assert!(chan.receivers.unregister(oper).is_some());
-    assert_eq!(packet.state.load(Ordering::SeqCst), PACKET_PENDING);
+    // SAFETY: unregistered unselected: nobody else can reach the packet.
+    assert_eq!(unsafe { packet.take() }, None);
     assert_eq!(chan.recv(None), Ok(5));
 }
 

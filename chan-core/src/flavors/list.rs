@@ -1190,9 +1190,6 @@ impl<T> Queue for Channel<T> {
     fn start_recv(&self, token: &mut Token) -> bool {
         Channel::start_recv(self, token)
     }
-    fn can_recv(&self) -> bool {
-        !self.is_empty() || self.is_disconnected()
-    }
     fn observe_recv(&self) -> Readiness {
         // Both positions only grow, and a claimed slot keeps `tail` past it:
         // the same `head` seen twice with `tail` equal to it at the second

@@ -41,10 +41,8 @@ pub trait Queue {
     fn receivers(&self) -> &SyncWaiters;
     /// Reserves a receive for the select engine (see `handle.rs`).
     fn start_recv(&self, token: &mut Token) -> bool;
-    /// True if a receive would not block: a message, or disconnected.
-    fn can_recv(&self) -> bool;
-    /// The receive's readiness, with the stamp of a blocked one (see
-    /// `SelectHandle::observe`).
+    /// The receive's readiness (ready: a message, or disconnected), with
+    /// the stamp of a blocked one (see `SelectHandle::observe`).
     fn observe_recv(&self) -> Readiness;
 }
 
@@ -69,7 +67,7 @@ impl<Q: Queue> SelectHandle for QueueReceiver<'_, Q> {
         self.try_select(token)
     }
     fn is_ready(&self) -> bool {
-        self.0.can_recv()
+        self.0.observe_recv() == Readiness::Ready
     }
     fn observe(&self) -> Readiness {
         self.0.observe_recv()

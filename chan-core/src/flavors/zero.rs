@@ -2,15 +2,16 @@
 //!
 //! Algorithm: there is no buffer. One mutex guards two wait queues
 //! (`senders`, `receivers`) and the `is_disconnected` flag. A message goes
-//! straight from one thread to the other through a *packet*: a `state` word
-//! (`PENDING`, then `READY` or `CANCELLED`) plus a message cell.
+//! straight from one thread to the other through a `Packet` (see
+//! `crate::packet`): a state word (`PENDING`, then `DONE` or `RETRY`) plus
+//! a message cell.
 //!
 //! - An operation that finds a partner waiting in the opposite queue selects
 //!   it (`Waiters::try_select`: one compare-and-swap on the partner's
 //!   context, entry removed from the queue) and takes the partner's packet
 //!   pointer. A sender then writes its message into the packet and sets
-//!   `READY`; a receiver takes the message out of a blocked sender's packet
-//!   and sets `READY`.
+//!   `DONE`; a receiver takes the message out of a blocked sender's packet
+//!   and sets `DONE`.
 //! - An operation that finds nobody registers itself with a packet and
 //!   blocks. A blocked sender's packet lives on its own stack and holds its
 //!   message; a blocked receiver's packet lives on its stack and is empty.
@@ -42,7 +43,7 @@
 //!   and is freed by its *reader* (the select receiver that registered it,
 //!   or the receiver that selected a registered select sender), after the
 //!   state left `PENDING`. So each heap packet is freed exactly once.
-//! - `CANCELLED` means a reservation was given up (`cancel_send` /
+//! - `RETRY` means a reservation was given up (`cancel_send` /
 //!   `cancel_recv`, for a select operation that was never completed): the
 //!   message did not change hands. A blocked thread then simply retries; a
 //!   select operation already committed to this channel blocks on a plain
@@ -73,12 +74,12 @@
 use crate::context::{Context, Operation, Selected};
 use crate::err::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::handle::{Readiness, SelectHandle, Token};
-use crate::policy::Backoff;
-use crate::sync::{park_timeout, AtomicUsize, Mutex, MutexGuard, Ordering, UnsafeCell};
+use crate::packet::{Outcome, Packet, UNSENT};
+use crate::sync::{Mutex, MutexGuard};
 use crate::waiters::{Entry, Waiters};
 use std::marker::PhantomData;
-use std::ptr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
+use std::{mem, ptr};
 
 /// The zero flavor's reservation: the partner's packet (a `*mut Packet<T>`),
 /// or null when the channel is disconnected.
@@ -90,119 +91,6 @@ impl Default for ZeroToken {
     fn default() -> Self {
         ZeroToken(ptr::null_mut())
     }
-}
-
-/// The packet's partner has not finished yet.
-const PENDING: usize = 0;
-/// The message changed hands (written into, or taken out of, the packet).
-const READY: usize = 1;
-/// The reservation was given up; the message did not change hands.
-const CANCELLED: usize = 2;
-
-/// The place where one message changes hands.
-struct Packet<T> {
-    /// True if the packet lives in a blocked thread's stack frame (its owner
-    /// frees it); false if it is a heap allocation of a select registration.
-    on_stack: bool,
-    /// `PENDING`, then `READY` or `CANCELLED` (see the module invariants).
-    state: AtomicUsize,
-    /// The message, when there is one.
-    msg: UnsafeCell<Option<T>>,
-}
-
-impl<T> Packet<T> {
-    fn on_stack(msg: Option<T>) -> Packet<T> {
-        Packet {
-            on_stack: true,
-            state: AtomicUsize::new(PENDING),
-            msg: UnsafeCell::new(msg),
-        }
-    }
-
-    fn empty_on_heap() -> *mut Packet<T> {
-        Box::into_raw(Box::new(Packet {
-            on_stack: false,
-            state: AtomicUsize::new(PENDING),
-            msg: UnsafeCell::new(None),
-        }))
-    }
-
-    /// Waits until the partner has finished with the packet; true if the
-    /// message changed hands, false if the partner cancelled.
-    ///
-    /// The partner is normally running and finishes within a few hundred
-    /// nanoseconds; it can be delayed (preempted, or a `SelectedOperation`
-    /// kept a while before completion), so after spinning and yielding the
-    /// wait turns into short sleeps instead of burning a core.
-    fn wait(&self) -> bool {
-        let mut backoff = Backoff::new();
-        let mut rounds = 0u32;
-        loop {
-            match self.state.load(Ordering::Acquire) {
-                PENDING => {}
-                state => return state == READY,
-            }
-            if rounds < 64 {
-                backoff.snooze();
-                rounds += 1;
-            } else {
-                park_timeout(Duration::from_micros(100));
-            }
-        }
-    }
-
-    /// Takes the message out.
-    ///
-    /// # Safety
-    /// The caller must have exclusive access to `msg`: it is the owner and
-    /// the partner is done (or was never given the packet), or it is the
-    /// partner before it sets the state.
-    unsafe fn take(&self) -> Option<T> {
-        // SAFETY: exclusive access, by the caller's contract.
-        self.msg.with_mut(|msg| unsafe { (*msg).take() })
-    }
-
-    /// Puts a message into an empty packet and publishes it.
-    ///
-    /// Takes a raw pointer, not `&self`: the packet may be freed as soon as
-    /// the state is stored, while a `&self` argument would still be live.
-    ///
-    /// # Safety
-    /// `packet` must be alive, empty, and the caller the party that sets its
-    /// state (module invariants).
-    unsafe fn fill(packet: *mut Packet<T>, msg: T) {
-        // SAFETY: exclusive access to the message, by the caller's contract;
-        // the slot is empty, so nothing is overwritten without being dropped.
-        unsafe { (*packet).msg.with_mut(|slot| ptr::write(slot, Some(msg))) };
-        // SAFETY: as for `finish`.
-        unsafe { Self::finish(packet, READY) };
-    }
-
-    /// Publishes the final state. Only the `state` field is borrowed, for the
-    /// store itself: the packet may be freed as soon as it lands.
-    ///
-    /// # Safety
-    /// `packet` must be alive and the caller the party that sets its state.
-    unsafe fn finish(packet: *const Packet<T>, state: usize) {
-        // SAFETY: alive by the caller's contract; `state` is an atomic, so
-        // a concurrent reader is fine.
-        unsafe { (*packet).state.store(state, Ordering::Release) };
-    }
-}
-
-/// Frees a heap packet, returning its message if it holds one.
-///
-/// # Safety
-/// `packet` must be a heap packet that the caller alone may free: never
-/// selected and unregistered, or selected and read by the caller after its
-/// state left `PENDING`.
-unsafe fn free_heap<T>(packet: *mut Packet<T>) -> Option<T> {
-    // SAFETY: by the caller's contract nobody else can reach the packet; it
-    // came from `Box::into_raw` in `empty_on_heap`.
-    let packet = unsafe { Box::from_raw(packet) };
-    debug_assert!(!packet.on_stack);
-    // SAFETY: we own the packet.
-    unsafe { packet.take() }
 }
 
 /// What a receive found in a selected sender's packet.
@@ -258,11 +146,12 @@ impl<T> Channel<T> {
         self.inner.lock()
     }
 
-    /// Reserves a waiting receiver's packet for a send (`token.zero`); a null
-    /// packet with `true` means the channel is disconnected.
-    pub fn start_send(&self, token: &mut Token) -> bool {
+    /// Reserves a waiting partner's packet (`token.zero`) for a send if
+    /// `sending`, else for a receive; a null packet with `true` means the
+    /// channel is disconnected.
+    fn start(&self, sending: bool, token: &mut Token) -> bool {
         let mut inner = self.lock();
-        if let Some(entry) = inner.receivers.try_select() {
+        if let Some(entry) = inner.queues(sending).1.try_select() {
             token.zero.0 = entry.packet;
             drop(inner);
             entry.cx.unpark();
@@ -275,6 +164,18 @@ impl<T> Channel<T> {
         }
     }
 
+    /// Takes the reserved packet out of `token`: `None` if the reservation
+    /// found the channel disconnected.
+    fn reserved_packet(token: &mut Token) -> Option<*mut Packet<T>> {
+        let packet = mem::replace(&mut token.zero.0, ptr::null_mut()).cast::<Packet<T>>();
+        (!packet.is_null()).then_some(packet)
+    }
+
+    /// Reserves a waiting receiver's packet for a send (see `start`).
+    pub fn start_send(&self, token: &mut Token) -> bool {
+        self.start(true, token)
+    }
+
     /// Completes a send reserved by `start_send` (or by `accept` on a select
     /// sender): writes the message into the packet and releases it.
     ///
@@ -282,11 +183,9 @@ impl<T> Channel<T> {
     /// `token` must hold a reservation made on this channel for a send, not
     /// yet completed or cancelled.
     pub unsafe fn write(&self, token: &mut Token, msg: T) -> Result<(), T> {
-        let packet = token.zero.0.cast::<Packet<T>>();
-        if packet.is_null() {
+        let Some(packet) = Self::reserved_packet(token) else {
             return Err(msg);
-        }
-        token.zero.0 = ptr::null_mut();
+        };
         // SAFETY: a reserved send packet is alive, empty, and this thread is
         // the one that sets its state (module invariants).
         unsafe { Packet::fill(packet, msg) };
@@ -300,30 +199,16 @@ impl<T> Channel<T> {
     /// # Safety
     /// As for `write`.
     pub unsafe fn cancel_send(&self, token: &mut Token) {
-        let packet = token.zero.0.cast::<Packet<T>>();
-        if packet.is_null() {
+        let Some(packet) = Self::reserved_packet(token) else {
             return;
-        }
-        token.zero.0 = ptr::null_mut();
+        };
         // SAFETY: as in `write`: alive, and we set its state.
-        unsafe { Packet::finish(packet, CANCELLED) };
+        unsafe { Packet::finish(packet, Outcome::Retry) };
     }
 
-    /// Reserves a waiting sender's packet for a receive (`token.zero`); a
-    /// null packet with `true` means the channel is disconnected.
+    /// Reserves a waiting sender's packet for a receive (see `start`).
     pub fn start_recv(&self, token: &mut Token) -> bool {
-        let mut inner = self.lock();
-        if let Some(entry) = inner.senders.try_select() {
-            token.zero.0 = entry.packet;
-            drop(inner);
-            entry.cx.unpark();
-            true
-        } else if inner.is_disconnected {
-            token.zero.0 = ptr::null_mut();
-            true
-        } else {
-            false
-        }
+        self.start(false, token)
     }
 
     /// Completes a receive reserved by `start_recv` (or by `accept` on a
@@ -336,11 +221,9 @@ impl<T> Channel<T> {
     /// `token` must hold a reservation made on this channel for a receive,
     /// not yet completed or cancelled.
     pub unsafe fn read(&self, token: &mut Token) -> Result<T, ()> {
-        let packet = token.zero.0.cast::<Packet<T>>();
-        if packet.is_null() {
+        let Some(packet) = Self::reserved_packet(token) else {
             return Err(());
-        }
-        token.zero.0 = ptr::null_mut();
+        };
         // SAFETY: a reserved receive packet is alive until we let it go; its
         // writer (if any) was woken when it was selected or is the partner
         // that selected us.
@@ -358,16 +241,14 @@ impl<T> Channel<T> {
     /// # Safety
     /// As for `read`.
     pub unsafe fn cancel_recv(&self, token: &mut Token) {
-        let packet = token.zero.0.cast::<Packet<T>>();
-        if packet.is_null() {
+        let Some(packet) = Self::reserved_packet(token) else {
             return;
-        }
-        token.zero.0 = ptr::null_mut();
+        };
         // SAFETY: a reserved receive packet is alive until we let it go.
-        if unsafe { (*packet).on_stack } {
+        if unsafe { (*packet).is_on_stack() } {
             // A blocked sender's packet: we set its state.
             // SAFETY: alive until this store, our last access.
-            unsafe { Packet::finish(packet, CANCELLED) };
+            unsafe { Packet::finish(packet, Outcome::Retry) };
         } else {
             // A heap packet: its writer sets the state; we are its reader and
             // free it. The writer is the partner that selected us or a select
@@ -375,7 +256,7 @@ impl<T> Channel<T> {
             // SAFETY: alive; only we free it.
             unsafe { (*packet).wait() };
             // SAFETY: the writer is done; the packet is ours to free.
-            drop(unsafe { free_heap(packet) });
+            drop(unsafe { Packet::free_heap(packet) });
         }
     }
 
@@ -389,23 +270,23 @@ impl<T> Channel<T> {
     unsafe fn take_packet(packet: *mut Packet<T>) -> Taken<T> {
         // SAFETY: the packet is alive: its owner waits for the state (stack)
         // or only the reader frees it (heap).
-        if unsafe { (*packet).on_stack } {
+        if unsafe { (*packet).is_on_stack() } {
             // SAFETY: a blocked sender's packet holds its message from the
             // start and the sender does not touch it before the state changes.
             let msg = unsafe { (*packet).take() };
             // SAFETY: still alive; after this store the owner may free it.
-            unsafe { Packet::finish(packet, READY) };
+            unsafe { Packet::finish(packet, Outcome::Done) };
             Taken::Message(msg.expect("a blocked sender's packet holds its message"))
         } else {
             // SAFETY: alive until freed below, by us only.
-            let ready = unsafe { (*packet).wait() };
+            let outcome = unsafe { (*packet).wait() };
             // SAFETY: the writer is done with it; the reader of a heap packet
             // frees it (module invariants). The message is dropped by the
             // caller, outside any lock.
-            let msg = unsafe { free_heap(packet) };
-            match (ready, msg) {
-                (true, Some(msg)) => Taken::Message(msg),
-                (false, None) => Taken::Cancelled,
+            let msg = unsafe { Packet::free_heap(packet) };
+            match (outcome, msg) {
+                (Outcome::Done, Some(msg)) => Taken::Message(msg),
+                (Outcome::Retry, None) => Taken::Cancelled,
                 _ => unreachable!("a ready packet holds a message, a cancelled one none"),
             }
         }
@@ -468,47 +349,16 @@ impl<T> Channel<T> {
                 }
             }
 
-            let result = Context::with(|cx| {
-                let mut packet = Packet::on_stack(Some(msg));
-                let oper = Operation::hook(&mut packet);
-                let packet: *mut Packet<T> = &mut packet;
-                inner
-                    .senders
-                    .register_with_packet(oper, packet.cast::<()>(), cx);
-                if !inner.receivers.is_empty() {
-                    inner.receivers.notify_observers();
+            match self.wait_in_queue(inner, true, Some(msg), deadline) {
+                Waited::Done(_) => return Ok(()),
+                Waited::Retry(back) => msg = back.expect(UNSENT),
+                Waited::Unselected(selected, back) => {
+                    let msg = back.expect(UNSENT);
+                    return Err(match selected {
+                        Selected::Disconnected => SendTimeoutError::Disconnected(msg),
+                        _ => SendTimeoutError::Timeout(msg),
+                    });
                 }
-                drop(inner);
-
-                let selected = block(cx, deadline);
-                if let Selected::Operation(_) = selected {
-                    // SAFETY: the packet is alive (this frame); the receiver
-                    // that selected us sets the state as its last access.
-                    if unsafe { (*packet).wait() } {
-                        return Ok(());
-                    }
-                    // SAFETY: the receiver cancelled and is gone: the
-                    // packet and its message are ours again.
-                    let msg = unsafe { (*packet).take() };
-                    return Err(SendRetry::Again(msg.expect(UNSENT)));
-                }
-                // Nobody selected us: remove the entry (still there, since
-                // only a successful selection removes it); after that no
-                // partner can reach the packet.
-                let entry = self.lock().senders.unregister(oper);
-                debug_assert!(entry.is_some(), "an unselected sender stays registered");
-                drop(entry);
-                // SAFETY: unregistered, so the packet is ours alone.
-                let msg = unsafe { (*packet).take() }.expect(UNSENT);
-                Err(SendRetry::Fail(match selected {
-                    Selected::Disconnected => SendTimeoutError::Disconnected(msg),
-                    _ => SendTimeoutError::Timeout(msg),
-                }))
-            });
-            match result {
-                Ok(()) => return Ok(()),
-                Err(SendRetry::Again(again)) => msg = again,
-                Err(SendRetry::Fail(error)) => return Err(error),
             }
         }
     }
@@ -542,7 +392,7 @@ impl<T> Channel<T> {
         let packet = packet.cast::<Packet<T>>();
         // SAFETY: the packet is alive until we set its state (stack) or free
         // it (heap).
-        if unsafe { (*packet).on_stack } {
+        if unsafe { (*packet).is_on_stack() } {
             // SAFETY: a blocked sender's packet holds its message and the
             // sender does not touch it before the state changes.
             let msg = unsafe { (*packet).take() };
@@ -550,7 +400,7 @@ impl<T> Channel<T> {
             cx.unpark();
             drop(cx);
             // SAFETY: still alive; after this store the owner may free it.
-            unsafe { Packet::finish(packet, READY) };
+            unsafe { Packet::finish(packet, Outcome::Done) };
             Taken::Message(msg.expect("a blocked sender's packet holds its message"))
         } else {
             // A select sender writes its message only once awake.
@@ -583,44 +433,63 @@ impl<T> Channel<T> {
                 }
             }
 
-            let result = Context::with(|cx| {
-                let mut packet = Packet::<T>::on_stack(None);
-                let oper = Operation::hook(&mut packet);
-                let packet: *mut Packet<T> = &mut packet;
-                inner
-                    .receivers
-                    .register_with_packet(oper, packet.cast::<()>(), cx);
-                if !inner.senders.is_empty() {
-                    inner.senders.notify_observers();
+            match self.wait_in_queue(inner, false, None, deadline) {
+                Waited::Done(msg) => {
+                    return Ok(msg.expect("a done receiver's packet holds a message"))
                 }
-                drop(inner);
-
-                let selected = block(cx, deadline);
-                if let Selected::Operation(_) = selected {
-                    // SAFETY: the packet is alive (this frame); the sender
-                    // that selected us sets the state as its last access.
-                    if unsafe { (*packet).wait() } {
-                        // SAFETY: the writer is done: the packet is ours.
-                        let msg = unsafe { (*packet).take() };
-                        return Ok(Some(msg.expect("a ready packet holds a message")));
-                    }
-                    // The sender cancelled: wait again.
-                    return Ok(None);
+                // The sender cancelled: wait again.
+                Waited::Retry(_) => {}
+                Waited::Unselected(Selected::Disconnected, _) => {
+                    return Err(RecvTimeoutError::Disconnected)
                 }
-                let entry = self.lock().receivers.unregister(oper);
-                debug_assert!(entry.is_some(), "an unselected receiver stays registered");
-                drop(entry);
-                match selected {
-                    Selected::Disconnected => Err(RecvTimeoutError::Disconnected),
-                    _ => Err(RecvTimeoutError::Timeout),
-                }
-            });
-            match result {
-                Ok(Some(msg)) => return Ok(msg),
-                Ok(None) => {}
-                Err(error) => return Err(error),
+                Waited::Unselected(..) => return Err(RecvTimeoutError::Timeout),
             }
         }
+    }
+
+    /// Registers a plain blocking operation with a stack packet holding
+    /// `msg` (a sender's message, or `None` for a receiver) in its own queue,
+    /// releases the lock and waits until a partner selects it or `deadline`.
+    /// Returns what the packet holds then.
+    fn wait_in_queue(
+        &self,
+        mut inner: MutexGuard<'_, Inner>,
+        sending: bool,
+        msg: Option<T>,
+        deadline: Option<Instant>,
+    ) -> Waited<T> {
+        Context::with(|cx| {
+            let mut packet = Packet::on_stack(msg);
+            let oper = Operation::hook(&mut packet);
+            let packet: *mut Packet<T> = &mut packet;
+            let (mine, partners) = inner.queues(sending);
+            mine.register_with_packet(oper, packet.cast::<()>(), cx);
+            if !partners.is_empty() {
+                partners.notify_observers();
+            }
+            drop(inner);
+
+            let selected = block(cx, deadline);
+            if let Selected::Operation(_) = selected {
+                // SAFETY: the packet is alive (this frame); the partner that
+                // selected us stores the state as its last access.
+                let outcome = unsafe { (*packet).wait() };
+                // SAFETY: the partner is done: the packet is ours again.
+                let msg = unsafe { (*packet).take() };
+                return match outcome {
+                    Outcome::Done => Waited::Done(msg),
+                    Outcome::Retry => Waited::Retry(msg),
+                };
+            }
+            // Nobody selected us: remove the entry (still there, since only
+            // a successful selection removes it); after that no partner can
+            // reach the packet.
+            let entry = self.lock().queues(sending).0.unregister(oper);
+            debug_assert!(entry.is_some(), "an unselected waiter stays registered");
+            drop(entry);
+            // SAFETY: unregistered, so the packet is ours alone.
+            Waited::Unselected(selected, unsafe { (*packet).take() })
+        })
     }
 
     /// Always 0: a rendezvous channel holds no messages.
@@ -686,18 +555,22 @@ impl<T> Channel<T> {
             // SAFETY: registrations made through `SelectHandle::register`
             // carry a heap packet; the entry was still queued, so nobody
             // selected it and nobody else holds the pointer. It is empty.
-            let msg = unsafe { free_heap(entry.packet.cast::<Packet<T>>()) };
+            let msg = unsafe { Packet::free_heap(entry.packet.cast::<Packet<T>>()) };
             debug_assert!(msg.is_none());
         }
     }
 }
 
-/// How a blocking send attempt that did not hand over its message ended.
-enum SendRetry<T> {
-    /// The receiver cancelled: the message is back, try again.
-    Again(T),
-    /// Timed out or disconnected.
-    Fail(SendTimeoutError<T>),
+/// How a plain blocking operation's wait ended, with what its packet held.
+enum Waited<T> {
+    /// A partner completed the operation: a receiver's packet holds the
+    /// message.
+    Done(Option<T>),
+    /// A partner selected it but gave up its reservation: a sender's packet
+    /// still holds the message; try again.
+    Retry(Option<T>),
+    /// Nobody selected it: timed out or disconnected.
+    Unselected(Selected, Option<T>),
 }
 
 /// Times a blocked plain send or receive yields the processor (re-checking
@@ -714,9 +587,6 @@ fn block(cx: &Context, deadline: Option<Instant>) -> Selected {
     cx.yield_while_waiting(PRE_YIELDS, deadline)
         .unwrap_or_else(|| cx.wait_until(deadline))
 }
-
-/// Why a blocked sender's packet still holds a message.
-const UNSENT: &str = "an unsent message stays in the sender's packet";
 
 /// One side of a zero channel, for the select engine. The two sides are
 /// mirror images: each registers in its own queue and waits for a partner

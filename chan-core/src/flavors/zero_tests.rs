@@ -1,9 +1,11 @@
 //! Unit tests of the zero flavor (`zero.rs`).
 
 use super::*;
+use crate::sync::Ordering;
 use std::sync::atomic::AtomicUsize as StdAtomicUsize;
 use std::sync::Arc as StdArc;
 use std::thread;
+use std::time::Duration;
 
 const N: usize = if cfg!(miri) { 40 } else { 20_000 };
 
