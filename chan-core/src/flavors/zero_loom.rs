@@ -5,30 +5,28 @@ use super::*;
 use crate::internal::model;
 use loom::thread;
 
-/// A select-like receive: try, else register a heap packet and block.
-fn select_recv(chan: &Channel<u32>) -> Result<u32, ()> {
-    let r = chan.receiver();
+/// A select-like operation on one side: try, else register a heap packet
+/// and block; `complete` finishes the reservation it got.
+fn select_one<R>(side: Side<'_, u32>, complete: impl Fn(&mut Token) -> R) -> R {
     loop {
         let mut token = Token::default();
-        if r.try_select(&mut token) {
-            // SAFETY: reserved on this channel.
-            return unsafe { chan.read(&mut token) };
+        if side.try_select(&mut token) {
+            return complete(&mut token);
         }
         let done = Context::with(|cx| {
             let mut hook = 0u8;
             let oper = Operation::hook(&mut hook);
-            if r.register(oper, cx) {
+            if side.register(oper, cx) {
                 let _ = cx.try_select(Selected::Aborted);
             }
             match cx.wait_until(None) {
                 Selected::Operation(_) => {
                     let mut token = Token::default();
-                    assert!(r.accept(&mut token, cx));
-                    // SAFETY: accepted on this channel.
-                    Some(unsafe { chan.read(&mut token) })
+                    assert!(side.accept(&mut token, cx));
+                    Some(complete(&mut token))
                 }
                 _ => {
-                    r.unregister(oper);
+                    side.unregister(oper);
                     None
                 }
             }
@@ -39,38 +37,18 @@ fn select_recv(chan: &Channel<u32>) -> Result<u32, ()> {
     }
 }
 
-/// A select-like send, the mirror image of `select_recv`.
+/// A select-like receive.
+fn select_recv(chan: &Channel<u32>) -> Result<u32, ()> {
+    // SAFETY: `select_one` completes only reservations made on this
+    // channel's receiving side.
+    select_one(chan.receiver(), |token| unsafe { chan.read(token) })
+}
+
+/// A select-like send.
 fn select_send(chan: &Channel<u32>, msg: u32) -> Result<(), u32> {
-    let s = chan.sender();
-    loop {
-        let mut token = Token::default();
-        if s.try_select(&mut token) {
-            // SAFETY: reserved on this channel.
-            return unsafe { chan.write(&mut token, msg) };
-        }
-        let done = Context::with(|cx| {
-            let mut hook = 0u8;
-            let oper = Operation::hook(&mut hook);
-            if s.register(oper, cx) {
-                let _ = cx.try_select(Selected::Aborted);
-            }
-            match cx.wait_until(None) {
-                Selected::Operation(_) => {
-                    let mut token = Token::default();
-                    assert!(s.accept(&mut token, cx));
-                    // SAFETY: accepted on this channel.
-                    Some(unsafe { chan.write(&mut token, msg) })
-                }
-                _ => {
-                    s.unregister(oper);
-                    None
-                }
-            }
-        });
-        if let Some(result) = done {
-            return result;
-        }
-    }
+    // SAFETY: `select_one` completes only reservations made on this
+    // channel's sending side.
+    select_one(chan.sender(), |token| unsafe { chan.write(token, msg) })
 }
 
 #[test]
@@ -142,5 +120,25 @@ fn cancelled_send_lets_receiver_retry() {
         }
         assert!(chan.send(5, None).is_ok());
         assert_eq!(receiver.join().unwrap(), Ok(5));
+    });
+}
+
+#[test]
+fn cancelled_receive_gives_the_sender_its_message_back() {
+    model(2, || {
+        let chan = loom::sync::Arc::new(Channel::new());
+        let sender = {
+            let chan = chan.clone();
+            thread::spawn(move || chan.send(6, None).is_ok())
+        };
+        let mut token = Token::default();
+        // Give up one reservation of the blocked sender's packet (it must
+        // keep its message and wait again), then receive for real.
+        if chan.start_recv(&mut token) {
+            // SAFETY: reserved on this channel.
+            unsafe { chan.cancel_recv(&mut token) };
+        }
+        assert_eq!(chan.recv(None), Ok(6));
+        assert!(sender.join().unwrap());
     });
 }
