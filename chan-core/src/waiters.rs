@@ -229,11 +229,7 @@ impl SyncWaiters {
     /// Registers a blocked operation.
     #[inline]
     pub fn register(&self, oper: Operation, cx: &Context) {
-        let mut queue = self.queue.lock();
-        queue.register(oper, cx);
-        self.is_empty.store(false, Ordering::SeqCst);
-        drop(queue);
-        store_load_fence();
+        self.add(|queue| queue.register(oper, cx));
     }
 
     /// Registers a blocked operation with a packet: whoever selects it is
@@ -241,8 +237,18 @@ impl SyncWaiters {
     /// the flavor's protocol on it before the waiter may go on.
     #[inline]
     pub fn register_with_packet(&self, oper: Operation, packet: *mut (), cx: &Context) {
+        self.add(|queue| queue.register_with_packet(oper, packet, cx));
+    }
+
+    /// Adds a waiter or observer under the lock with `add`, then clears
+    /// `is_empty`. The fence orders that store before the caller's next
+    /// look at the channel, the other half of the notifier's fence between
+    /// its change to the channel and its look at `is_empty`: one of the two
+    /// sees the other.
+    #[inline]
+    fn add(&self, add: impl FnOnce(&mut Waiters)) {
         let mut queue = self.queue.lock();
-        queue.register_with_packet(oper, packet, cx);
+        add(&mut queue);
         self.is_empty.store(false, Ordering::SeqCst);
         drop(queue);
         store_load_fence();
@@ -350,11 +356,7 @@ impl SyncWaiters {
     /// Registers an observer.
     #[inline]
     pub fn watch(&self, oper: Operation, cx: &Context) {
-        let mut queue = self.queue.lock();
-        queue.watch(oper, cx);
-        self.is_empty.store(false, Ordering::SeqCst);
-        drop(queue);
-        store_load_fence();
+        self.add(|queue| queue.watch(oper, cx));
     }
 
     /// Removes an observer.

@@ -366,19 +366,26 @@ impl<T> Channel<T> {
     /// Receives only if a sender is already waiting.
     #[inline(never)]
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        match self.recv_from_waiting_sender() {
+            Ok(msg) => Ok(msg),
+            Err(inner) if inner.is_disconnected => Err(TryRecvError::Disconnected),
+            Err(_) => Err(TryRecvError::Empty),
+        }
+    }
+
+    /// Takes the message of a waiting sender, if one waits; `Err` with the
+    /// lock still held if none does. A select sender that gives up its
+    /// reservation meanwhile is passed over.
+    fn recv_from_waiting_sender(&self) -> Result<T, MutexGuard<'_, Inner>> {
         loop {
             let mut inner = self.lock();
-            if let Some(entry) = inner.senders.try_select() {
-                drop(inner);
-                // SAFETY: we selected the sender.
-                match unsafe { Self::take_from(entry) } {
-                    Taken::Message(msg) => return Ok(msg),
-                    Taken::Cancelled => continue,
-                }
-            } else if inner.is_disconnected {
-                return Err(TryRecvError::Disconnected);
-            } else {
-                return Err(TryRecvError::Empty);
+            let Some(entry) = inner.senders.try_select() else {
+                return Err(inner);
+            };
+            drop(inner);
+            // SAFETY: we selected the sender.
+            if let Taken::Message(msg) = unsafe { Self::take_from(entry) } {
+                return Ok(msg);
             }
         }
     }
@@ -415,15 +422,10 @@ impl<T> Channel<T> {
     #[inline(never)]
     pub fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         loop {
-            let mut inner = self.lock();
-            if let Some(entry) = inner.senders.try_select() {
-                drop(inner);
-                // SAFETY: we selected the sender.
-                match unsafe { Self::take_from(entry) } {
-                    Taken::Message(msg) => return Ok(msg),
-                    Taken::Cancelled => continue,
-                }
-            }
+            let inner = match self.recv_from_waiting_sender() {
+                Ok(msg) => return Ok(msg),
+                Err(inner) => inner,
+            };
             if inner.is_disconnected {
                 return Err(RecvTimeoutError::Disconnected);
             }
