@@ -241,10 +241,10 @@ impl SyncWaiters {
     }
 
     /// Adds a waiter or observer under the lock with `add`, then clears
-    /// `is_empty`. The fence orders that store before the caller's next
-    /// look at the channel, the other half of the notifier's fence between
-    /// its change to the channel and its look at `is_empty`: one of the two
-    /// sees the other.
+    /// `is_empty`: the waiter's half of the lost-wake-up guard (see
+    /// `store_load_fence`). This `SeqCst` store comes before the caller's
+    /// next look at the channel, and a notifier changes the channel before
+    /// it loads `is_empty`, so one of the two sees the other.
     #[inline]
     fn add(&self, add: impl FnOnce(&mut Waiters)) {
         let mut queue = self.queue.lock();
