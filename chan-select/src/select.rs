@@ -37,6 +37,8 @@ use chan_core::{
 use std::fmt;
 use std::marker::PhantomData;
 use std::mem;
+use std::mem::MaybeUninit;
+use std::slice;
 use std::time::{Duration, Instant};
 
 /// How long a select may wait.
@@ -54,6 +56,10 @@ enum Direction {
     Recv,
 }
 
+/// How many operations a `Select` holds without allocating: most selects
+/// have two to four arms.
+const INLINE_ENTRIES: usize = 4;
+
 /// One operation added to a `Select`.
 #[derive(Clone, Copy)]
 struct Entry<'a> {
@@ -64,6 +70,87 @@ struct Entry<'a> {
     /// The stamp of the last `observe` that found the operation blocked,
     /// for the second round of a linearizable give-up.
     blocked_stamp: u128,
+}
+
+/// The operations of a `Select`, in the order they were added: up to
+/// `INLINE_ENTRIES` inside the `Select`, more in a `Vec` (then all of them).
+///
+/// Not a `smallvec::SmallVec`: a type with a `Drop` impl keeps every borrow
+/// it holds alive until it is dropped, while crossbeam-channel's `Select`
+/// holds a `Vec`, whose drop is declared not to touch what its elements
+/// borrow; so with crossbeam a channel may be moved while a finished
+/// `Select` that borrowed it is still in scope, and a drop-in must allow
+/// the same. `Entry` is `Copy`, so this type needs no `Drop` impl.
+#[derive(Clone)]
+struct Entries<'a> {
+    /// The first `inline_len` are initialised.
+    inline: [MaybeUninit<Entry<'a>>; INLINE_ENTRIES],
+    inline_len: usize,
+    /// Every operation once there were more than `INLINE_ENTRIES`; then
+    /// `inline_len` is 0. Empty (and unallocated) before.
+    spilled: Vec<Entry<'a>>,
+}
+
+impl<'a> Entries<'a> {
+    fn new() -> Self {
+        Entries {
+            inline: [const { MaybeUninit::uninit() }; INLINE_ENTRIES],
+            inline_len: 0,
+            spilled: Vec::new(),
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, entry: Entry<'a>) {
+        if self.spilled.is_empty() && self.inline_len < INLINE_ENTRIES {
+            self.inline[self.inline_len] = MaybeUninit::new(entry);
+            self.inline_len += 1;
+            return;
+        }
+        if self.spilled.is_empty() {
+            let mut spilled = Vec::with_capacity(2 * INLINE_ENTRIES);
+            spilled.extend_from_slice(self.as_slice());
+            self.spilled = spilled;
+            self.inline_len = 0;
+        }
+        self.spilled.push(entry);
+    }
+
+    #[inline]
+    fn as_slice(&self) -> &[Entry<'a>] {
+        if self.inline_len == 0 {
+            return &self.spilled;
+        }
+        // SAFETY: the first `inline_len` inline entries are initialised, and
+        // `MaybeUninit<Entry>` has the layout of `Entry`.
+        unsafe { slice::from_raw_parts(self.inline.as_ptr().cast::<Entry<'a>>(), self.inline_len) }
+    }
+
+    #[inline]
+    fn as_mut_slice(&mut self) -> &mut [Entry<'a>] {
+        if self.inline_len == 0 {
+            return &mut self.spilled;
+        }
+        // SAFETY: as in `as_slice`; `&mut self` makes the borrow unique.
+        unsafe {
+            slice::from_raw_parts_mut(
+                self.inline.as_mut_ptr().cast::<Entry<'a>>(),
+                self.inline_len,
+            )
+        }
+    }
+
+    /// Removes the entry at `position`, keeping the order of the others.
+    fn remove(&mut self, position: usize) {
+        if self.inline_len == 0 {
+            self.spilled.remove(position);
+        } else {
+            assert!(position < self.inline_len, "no entry at this position");
+            self.inline
+                .copy_within(position + 1..self.inline_len, position);
+            self.inline_len -= 1;
+        }
+    }
 }
 
 /// Waits on several send and receive operations at once.
@@ -103,7 +190,10 @@ struct Entry<'a> {
 /// }
 /// ```
 pub struct Select<'a> {
-    entries: Vec<Entry<'a>>,
+    /// The operations, in the order they were added. Up to
+    /// `INLINE_ENTRIES` live inside the `Select`, so that a `select!` (which
+    /// builds a `Select` at every call) does not allocate.
+    entries: Entries<'a>,
     next_index: usize,
     biased: bool,
 }
@@ -125,7 +215,7 @@ impl<'a> Select<'a> {
     /// ```
     pub fn new() -> Select<'a> {
         Select {
-            entries: Vec::with_capacity(4),
+            entries: Entries::new(),
             next_index: 0,
             biased: false,
         }
@@ -229,6 +319,7 @@ impl<'a> Select<'a> {
         );
         let position = self
             .entries
+            .as_slice()
             .iter()
             .position(|entry| entry.index == index)
             .expect("no operation with this index");
@@ -250,7 +341,7 @@ impl<'a> Select<'a> {
     /// assert!(sel.try_select().is_err());
     /// ```
     pub fn try_select(&mut self) -> Result<SelectedOperation<'a>, TrySelectError> {
-        run_select(&mut self.entries, Timeout::Now, self.biased).ok_or(TrySelectError)
+        run_select(self.entries.as_mut_slice(), Timeout::Now, self.biased).ok_or(TrySelectError)
     }
 
     /// Blocks until one operation can proceed and returns it, reserved.
@@ -269,10 +360,10 @@ impl<'a> Select<'a> {
     /// ```
     pub fn select(&mut self) -> SelectedOperation<'a> {
         assert!(
-            !self.entries.is_empty(),
+            !self.entries.as_slice().is_empty(),
             "no operations have been added to `Select`"
         );
-        run_select(&mut self.entries, Timeout::Never, self.biased)
+        run_select(self.entries.as_mut_slice(), Timeout::Never, self.biased)
             .expect("a select without deadline returned nothing")
     }
 
@@ -311,7 +402,12 @@ impl<'a> Select<'a> {
         &mut self,
         deadline: Instant,
     ) -> Result<SelectedOperation<'a>, SelectTimeoutError> {
-        run_select(&mut self.entries, Timeout::At(deadline), self.biased).ok_or(SelectTimeoutError)
+        run_select(
+            self.entries.as_mut_slice(),
+            Timeout::At(deadline),
+            self.biased,
+        )
+        .ok_or(SelectTimeoutError)
     }
 
     /// Returns the index of an operation that is ready now, without
@@ -326,7 +422,7 @@ impl<'a> Select<'a> {
     /// assert_eq!(sel.try_ready(), Ok(index));
     /// ```
     pub fn try_ready(&mut self) -> Result<usize, TryReadyError> {
-        run_ready(&mut self.entries, Timeout::Now, self.biased).ok_or(TryReadyError)
+        run_ready(self.entries.as_mut_slice(), Timeout::Now, self.biased).ok_or(TryReadyError)
     }
 
     /// Blocks until some operation is ready and returns its index, without
@@ -346,10 +442,10 @@ impl<'a> Select<'a> {
     /// ```
     pub fn ready(&mut self) -> usize {
         assert!(
-            !self.entries.is_empty(),
+            !self.entries.as_slice().is_empty(),
             "no operations have been added to `Select`"
         );
-        run_ready(&mut self.entries, Timeout::Never, self.biased)
+        run_ready(self.entries.as_mut_slice(), Timeout::Never, self.biased)
             .expect("a ready without deadline returned nothing")
     }
 
@@ -380,11 +476,17 @@ impl<'a> Select<'a> {
     /// # drop(r);
     /// ```
     pub fn ready_deadline(&mut self, deadline: Instant) -> Result<usize, ReadyTimeoutError> {
-        run_ready(&mut self.entries, Timeout::At(deadline), self.biased).ok_or(ReadyTimeoutError)
+        run_ready(
+            self.entries.as_mut_slice(),
+            Timeout::At(deadline),
+            self.biased,
+        )
+        .ok_or(ReadyTimeoutError)
     }
 
-    /// Empties this `Select`, keeping its allocation, for use with handles
-    /// of another lifetime.
+    /// Empties this `Select` for use with handles of another lifetime. Up to
+    /// four operations are stored inside the `Select` itself, so reusing it
+    /// for so many does not allocate.
     ///
     /// ```
     /// let (_s, r) = chan_core::unbounded::<i32>();
@@ -393,12 +495,9 @@ impl<'a> Select<'a> {
     /// let mut sel = sel.recycle();
     /// assert!(sel.try_select().is_err());
     /// ```
-    pub fn recycle<'b>(mut self) -> Select<'b> {
-        self.entries.clear();
+    pub fn recycle<'b>(self) -> Select<'b> {
         Select {
-            // The vector is empty, so no entry changes lifetime; collecting
-            // an empty `IntoIter` in place keeps the allocation.
-            entries: self.entries.into_iter().map(|_| unreachable!()).collect(),
+            entries: Entries::new(),
             next_index: 0,
             biased: self.biased,
         }

@@ -81,27 +81,27 @@ fn earliest_deadline_takes_the_soonest_of_timers_and_timeout() {
     sel.recv(&later);
     sel.recv(&idle);
     assert_eq!(
-        earliest_deadline(&sel.entries, Timeout::Never),
+        earliest_deadline(sel.entries.as_slice(), Timeout::Never),
         later.deadline()
     );
     assert_eq!(
-        earliest_deadline(&sel.entries, Timeout::Now),
+        earliest_deadline(sel.entries.as_slice(), Timeout::Now),
         later.deadline()
     );
     sel.recv(&soon);
     let timeout = Instant::now() + Duration::from_secs(10);
     assert_eq!(
-        earliest_deadline(&sel.entries, Timeout::At(timeout)),
+        earliest_deadline(sel.entries.as_slice(), Timeout::At(timeout)),
         soon.deadline()
     );
     let mut without_timers = Select::new();
     without_timers.recv(&idle);
     assert_eq!(
-        earliest_deadline(&without_timers.entries, Timeout::At(timeout)),
+        earliest_deadline(without_timers.entries.as_slice(), Timeout::At(timeout)),
         Some(timeout)
     );
     assert_eq!(
-        earliest_deadline(&without_timers.entries, Timeout::Never),
+        earliest_deadline(without_timers.entries.as_slice(), Timeout::Never),
         None
     );
 }
@@ -183,4 +183,64 @@ fn ready_wakes_and_timeout_gives_up() {
     sel.recv(&idle_r);
     assert!(sel.select_timeout(Duration::from_millis(5)).is_err());
     assert!(sel.ready_timeout(Duration::from_millis(5)).is_err());
+}
+
+/// The inline storage keeps the order of the operations across the spill
+/// to the heap and across removals, on both sides of the spill.
+#[test]
+fn entries_keep_their_order_inline_and_spilled() {
+    let channels: Vec<_> = (0..7).map(|_| unbounded::<usize>()).collect();
+    for count in [1, INLINE_ENTRIES, INLINE_ENTRIES + 1, 7] {
+        let mut sel = Select::new_biased();
+        for (_, r) in &channels[..count] {
+            sel.recv(r);
+        }
+        let indices = |sel: &Select<'_>| -> Vec<usize> {
+            sel.entries
+                .as_slice()
+                .iter()
+                .map(|entry| entry.index)
+                .collect()
+        };
+        assert_eq!(indices(&sel), (0..count).collect::<Vec<_>>());
+        // Remove the first operation, then one in the middle.
+        sel.remove(0);
+        if count > 2 {
+            sel.remove(count / 2);
+        }
+        let expected: Vec<usize> = (1..count)
+            .filter(|&i| count <= 2 || i != count / 2)
+            .collect();
+        assert_eq!(indices(&sel), expected);
+        // The biased select picks the first remaining ready operation: every
+        // channel holds a message, so the order decides.
+        for (s, _) in &channels[..count] {
+            s.send(1).unwrap();
+        }
+        if let Some(&first) = expected.first() {
+            let oper = sel.try_select().unwrap();
+            assert_eq!(oper.index(), first);
+            assert_eq!(oper.recv(&channels[first].1), Ok(1));
+        }
+        for (_, r) in &channels {
+            while r.try_recv().is_ok() {}
+        }
+    }
+}
+
+/// As with crossbeam-channel's `Select` (a `Vec`), a channel can be moved
+/// while a finished `Select` that borrowed it is still in scope: `Select`
+/// has no `Drop` impl that would keep the borrow alive. This test fails by
+/// not compiling.
+#[test]
+fn a_channel_moves_while_a_finished_select_is_in_scope() {
+    let (s, r) = unbounded();
+    s.send(5).unwrap();
+    let mut sel = Select::new();
+    let index = sel.recv(&r);
+    let oper = sel.select();
+    assert_eq!(oper.index(), index);
+    assert_eq!(oper.recv(&r), Ok(5));
+    let moved = r;
+    drop(moved);
 }
