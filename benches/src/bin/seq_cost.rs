@@ -1,20 +1,13 @@
 //! Single-thread cost of a send+receive pair, for instruction counting.
 //!
-//! Usage: `seq_cost CONTENDER FLAVOR K [pair|seq|select|select_macro]`
+//! Usage: `seq_cost CONTENDER FLAVOR K [pair|seq]`
 //!
-//! - CONTENDER: chan, crossbeam, flume, kanal or std (the select modes:
-//!   chan or crossbeam)
+//! - CONTENDER: chan, crossbeam, flume, kanal or std
 //! - FLAVOR: b1, b1024 or unb (as in the compare harness)
 //! - K: number of send+receive pairs
 //! - mode `seq` (default): the harness's `seq` workload shape, a batch of
 //!   sends (the capacity; all K when unbounded) then as many receives;
-//!   mode `pair`: a send then a receive, K times (one message in flight);
-//!   mode `select`: four channels each holding one message, and K times a
-//!   receive by a 4-arm `Select` built once, then a send of the message
-//!   back into the channel it came from. Every arm is ready at every
-//!   select, so the count does not depend on the random order the select
-//!   visits its arms in; mode `select_macro`: the same with `select!`,
-//!   which builds its selector at every call, as user code does.
+//!   mode `pair`: a send then a receive, K times (one message in flight).
 //!
 //! Count instructions per pair with two runs that differ only in K, so the
 //! start-up and channel construction cancel out:
@@ -55,47 +48,6 @@ fn run<C: Channel>(flavor: Flavor, k: usize, seq: bool) -> usize {
     black_box(sum)
 }
 
-/// The `select` and `select_macro` modes for a crate with
-/// crossbeam-channel's API; evaluates to the number of messages received.
-macro_rules! select_ready {
-    ($krate:ident, $flavor:expr, $k:expr, $use_macro:expr) => {{
-        let chans: Vec<_> = (0..4)
-            .map(|_| match $flavor.capacity() {
-                Some(cap) => $krate::bounded::<usize>(cap),
-                None => $krate::unbounded::<usize>(),
-            })
-            .collect();
-        for (index, (tx, _)) in chans.iter().enumerate() {
-            tx.send(index).unwrap();
-        }
-        let (r0, r1, r2, r3) = (&chans[0].1, &chans[1].1, &chans[2].1, &chans[3].1);
-        let mut sel = $krate::Select::new();
-        for (_, rx) in &chans {
-            sel.recv(rx);
-        }
-        let mut received = 0usize;
-        for _ in 0..$k {
-            let (index, msg) = if $use_macro {
-                $krate::select! {
-                    recv(r0) -> msg => (0, msg),
-                    recv(r1) -> msg => (1, msg),
-                    recv(r2) -> msg => (2, msg),
-                    recv(r3) -> msg => (3, msg),
-                }
-            } else {
-                let op = sel.select();
-                let index = op.index();
-                (index, op.recv(&chans[index].1))
-            };
-            let msg = msg.expect("seq_cost: channel closed");
-            assert_eq!(msg, index, "a message came out of another channel");
-            chans[index].0.send(black_box(msg)).unwrap();
-            received += 1;
-        }
-        received
-    }};
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage = "usage: seq_cost CONTENDER FLAVOR K [pair|seq]";
@@ -109,28 +61,10 @@ fn main() {
         "bounded(0) cannot run on one thread"
     );
     let k: usize = k.parse().expect("K must be a number");
-    let mode = args.get(3).map(String::as_str).unwrap_or("seq");
-    if mode == "select" || mode == "select_macro" {
-        let use_macro = mode == "select_macro";
-        let start = Instant::now();
-        let received = match contender {
-            "chan" => select_ready!(chan, flavor, k, use_macro),
-            "crossbeam" => select_ready!(crossbeam_channel, flavor, k, use_macro),
-            other => panic!("{other} has no select"),
-        };
-        let elapsed = start.elapsed();
-        assert_eq!(received, k, "lost messages");
-        println!(
-            "{contender} {} {k} {mode}s: {:.1} ns/select",
-            flavor.id(),
-            elapsed.as_secs_f64() * 1e9 / k.max(1) as f64
-        );
-        return;
-    }
-    let seq = match mode {
-        "seq" => true,
-        "pair" => false,
-        other => panic!("unknown mode {other}; {usage}"),
+    let seq = match args.get(3).map(String::as_str) {
+        None | Some("seq") => true,
+        Some("pair") => false,
+        Some(other) => panic!("unknown mode {other}; {usage}"),
     };
     let start = Instant::now();
     let sum = match contender {
