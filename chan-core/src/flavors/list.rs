@@ -92,9 +92,9 @@ use std::time::Instant;
 ///
 /// A block change is the one point where senders (waiting for the next
 /// block to be installed) and receivers (moving `head` on, releasing the
-/// block) serialise, so fewer changes per message pay under contention;
-/// 255 slots measured faster than 63, 127 and 511 (benches/RESULTS.md has
-/// the figures). The price is memory: a block holds 255 messages plus two
+/// block) serialise, so fewer changes per message pay under contention
+/// (255 slots measured faster than 63, 127 and 511 in the comparison
+/// harness's contended cells). The price is memory: a block holds 255 messages plus two
 /// flags each, and a drained channel keeps up to two blocks (the current
 /// one and a spare). Loom models use small blocks, so that a model crosses a
 /// block boundary in few steps.
