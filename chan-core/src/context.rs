@@ -232,9 +232,9 @@ impl Context {
     /// with more runnable threads than cores, the partner gets the core, and
     /// a registered waiter's partner selects it (and may complete its
     /// operation) without the cost of a park/unpark pair, several
-    /// microseconds on each side. A yield with nothing else to run returns
-    /// at once, so the whole phase is tens of microseconds at most; then the
-    /// thread parks and uses no CPU.
+    /// microseconds on each side. Yields that find nothing else to run are
+    /// rationed to about the cost of a park (`yield_until`), so a waiter in
+    /// an idle gap parks soon; a parked thread uses no CPU.
     pub fn wait_until(&self, deadline: Option<Instant>) -> Selected {
         // A selection never reverts to `Waiting`, so reading it again after
         // the spin caught it gives the same value.
@@ -265,23 +265,16 @@ impl Context {
         }
     }
 
-    /// Yields the processor up to `rounds` times while the state is
-    /// `Waiting`, re-checking it before each yield; returns the selection
-    /// once there is one, or `None` after the last round or at the deadline.
+    /// Yields the processor while the state is `Waiting`, up to `rounds`
+    /// times and as [`yield_until`](crate::policy::yield_until) rations idle
+    /// yields; returns the selection once there is one, or `None` when the
+    /// yielding ends first (or at the deadline).
     pub fn yield_while_waiting(&self, rounds: u32, deadline: Option<Instant>) -> Option<Selected> {
-        for _ in 0..rounds {
-            let selected = self.selected();
-            if selected != Selected::Waiting {
-                return Some(selected);
-            }
-            if let Some(deadline) = deadline {
-                if Instant::now() >= deadline {
-                    return None;
-                }
-            }
-            crate::sync::yield_now();
+        if crate::policy::yield_until(rounds, deadline, || self.selected() != Selected::Waiting) {
+            Some(self.selected())
+        } else {
+            None
         }
-        None
     }
 
     /// Wakes the waiter: unparks its thread or wakes its task.

@@ -6,6 +6,9 @@
 //!   compare-and-swap).
 //! - [`SpinBudget`] and [`spin_until`]: how long a thread about to block
 //!   spins first, learned per thread from what spinning achieved.
+//! - [`yield_until`]: how long it then yields before it parks: while the
+//!   yields run other threads, and only briefly while they find nothing
+//!   else to run.
 //! - [`sleep_until`]: how a wait that nothing can end but time (a timer
 //!   channel, `never`, an empty select) passes.
 //! - [`random_below`]: the per-thread random numbers behind fair selection.
@@ -201,6 +204,52 @@ impl SpinBudget {
             });
         }
     }
+}
+
+/// A yield that returns sooner than this found nothing else to run on
+/// this core.
+const IDLE_YIELD: Duration = Duration::from_micros(2);
+
+/// How much time a waiter may spend in idle yields before it parks: about
+/// what a park and its wake-up cost, so that a waiter whose partner is
+/// nowhere near spends at most that much CPU on hoping.
+const IDLE_YIELD_BUDGET: Duration = Duration::from_micros(8);
+
+/// Yields the processor up to `rounds` times until `ready()` holds; true if
+/// it did, false after the last round, at `deadline`, or once the yields
+/// that found nothing else to run have taken `IDLE_YIELD_BUDGET`.
+///
+/// Yielding pays when there are more runnable threads than cores: the
+/// partner gets this core and completes the operation without the cost of
+/// a park and a wake-up. When a yield returns at once, nothing else wanted
+/// the core, so the partner is either running elsewhere (then it is due
+/// soon) or not running at all (an idle gap: a paced producer asleep).
+/// Yielding through an idle gap burns a core for nothing, so such yields
+/// are rationed; yields that ran other threads are not.
+pub fn yield_until(
+    rounds: u32,
+    deadline: Option<Instant>,
+    mut ready: impl FnMut() -> bool,
+) -> bool {
+    let mut idle = Duration::ZERO;
+    for _ in 0..rounds {
+        if ready() {
+            return true;
+        }
+        let before = Instant::now();
+        if deadline.is_some_and(|deadline| before >= deadline) {
+            return false;
+        }
+        yield_now();
+        let took = before.elapsed();
+        if took < IDLE_YIELD {
+            idle += took;
+            if idle >= IDLE_YIELD_BUDGET {
+                return ready();
+            }
+        }
+    }
+    false
 }
 
 /// A number in `0..n` (`n >= 1`) from a per-thread xorshift generator:

@@ -60,3 +60,45 @@ fn spin_until_spins_within_the_budget_and_teaches_it() {
     .join()
     .unwrap();
 }
+
+#[test]
+fn yield_until_stops_when_ready_or_at_the_deadline() {
+    let mut calls = 0;
+    assert!(yield_until(100, None, || {
+        calls += 1;
+        calls == 3
+    }));
+    assert_eq!(calls, 3, "ready is checked before every yield");
+
+    let mut calls = 0;
+    let past = Instant::now();
+    assert!(!yield_until(100, Some(past), || {
+        calls += 1;
+        false
+    }));
+    assert_eq!(calls, 1, "a passed deadline ends the yielding at once");
+
+    assert!(!yield_until(0, None, || false));
+}
+
+/// A waiter with nothing to wait for and nothing else to run stops
+/// yielding after its idle budget, long before its rounds run out: with
+/// `u32::MAX` rounds an unrationed loop would run for an hour or more.
+#[test]
+#[cfg_attr(miri, ignore = "timing, no unsafe code: miri's clock is virtual")]
+fn idle_yields_are_rationed() {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut calls = 0u64;
+        let ready = yield_until(u32::MAX, None, || {
+            calls += 1;
+            false
+        });
+        done.send((ready, calls)).unwrap();
+    });
+    let (ready, calls) = finished
+        .recv_timeout(Duration::from_secs(120))
+        .expect("idle yields were not rationed");
+    assert!(!ready);
+    assert!(calls < u64::from(u32::MAX));
+}
