@@ -228,8 +228,11 @@ pub struct Channel<T> {
     /// while one may be moving `tail` back. The one way a full channel gets
     /// room without a receive, so the sender's `observe` stamp includes it.
     send_rollbacks: AtomicU64,
-    senders: SyncWaiters,
-    receivers: SyncWaiters,
+    /// The wait queues, each on cache lines of its own: a register or a
+    /// locked notify writes its lock and `is_empty`, which must not
+    /// invalidate the constants every send and receive reads.
+    senders: CachePadded<SyncWaiters>,
+    receivers: CachePadded<SyncWaiters>,
 }
 
 // SAFETY: a slot's message is accessed only by the one thread that claimed
@@ -270,8 +273,8 @@ impl<T> Channel<T> {
             last_index: cap as u64 - 1,
             wrap_step: one_lap - (cap as u64 - 1),
             send_rollbacks: AtomicU64::new(0),
-            senders: SyncWaiters::new(),
-            receivers: SyncWaiters::new(),
+            senders: CachePadded::new(SyncWaiters::new()),
+            receivers: CachePadded::new(SyncWaiters::new()),
         }
     }
 

@@ -314,8 +314,9 @@ pub struct Channel<T> {
     /// reading from them, linked through `next_deferred` (see
     /// `release_block`).
     deferred: AtomicPtr<Block<T>>,
-    /// Receivers blocked while the channel is empty.
-    receivers: SyncWaiters,
+    /// Receivers blocked while the channel is empty, on cache lines of
+    /// their own (a register writes the lock and `is_empty`).
+    receivers: CachePadded<SyncWaiters>,
     #[cfg(all(test, not(loom)))]
     stats: std::sync::Arc<BlockStats>,
     /// The channel owns messages of type `T`.
@@ -344,7 +345,7 @@ impl<T> Channel<T> {
             tail: CachePadded::new(Position::new()),
             spare: AtomicPtr::new(ptr::null_mut()),
             deferred: AtomicPtr::new(ptr::null_mut()),
-            receivers: SyncWaiters::new(),
+            receivers: CachePadded::new(SyncWaiters::new()),
             #[cfg(all(test, not(loom)))]
             stats: Default::default(),
             _marker: PhantomData,
