@@ -249,6 +249,7 @@ impl Context {
             if selected != Selected::Waiting {
                 return selected;
             }
+            crate::probes::count(crate::probes::Event::Park);
             match deadline {
                 None => park(),
                 Some(deadline) => {

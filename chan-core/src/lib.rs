@@ -18,6 +18,7 @@ mod flavors;
 mod handle;
 mod packet;
 mod policy;
+mod probes;
 #[doc(hidden)]
 pub mod sync;
 mod waiters;
@@ -37,6 +38,11 @@ pub mod internal {
     pub use crate::context::{Context, Operation, Selected};
     pub use crate::handle::{Readiness, SelectHandle, Token};
     pub use crate::policy::{random_below, sleep_until};
+
+    /// Slow-path event counters (the `probes` feature).
+    pub mod probes {
+        pub use crate::probes::{count, counts, reset, Counts, Event};
+    }
 
     /// Checks a loom model with `preemption_bound` (unless
     /// `LOOM_MAX_PREEMPTIONS` sets one for every model) and prints how many

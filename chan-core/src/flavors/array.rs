@@ -57,6 +57,7 @@ use crate::err::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError}
 use crate::handle::{Readiness, SelectHandle, Token};
 use crate::packet::{Outcome, Packet, UNSENT};
 use crate::policy::{spin_until, Backoff};
+use crate::probes::{self, Event};
 use crate::sync::{fence, AtomicU64, Ordering, UnsafeCell};
 use crate::waiters::SyncWaiters;
 use crossbeam_utils::CachePadded;
@@ -190,6 +191,7 @@ fn block_with_packet<T>(
         let oper = Operation::hook(token);
         let address = packet as *const Packet<T> as *mut ();
         queue.register_with_packet(oper, address, cx);
+        probes::count(Event::Registration);
         if ready() {
             let _ = cx.try_select(Selected::Aborted);
         }
@@ -677,6 +679,7 @@ impl<T> Channel<T> {
                 // each a live, empty `Packet<T>` kept in place by its owner
                 // until we store an outcome (we selected it, so it waits).
                 unsafe { Packet::fill(packet.cast::<Packet<T>>(), msg) };
+                probes::count(Event::CompletedOnBehalf);
             },
         );
         match msg {
@@ -703,6 +706,7 @@ impl<T> Channel<T> {
                     // keeps in place until we store an outcome (it was
                     // selected by us, so it waits).
                     unsafe { Packet::fill(packet, msg) };
+                    probes::count(Event::CompletedOnBehalf);
                     return;
                 }
             }
@@ -731,6 +735,7 @@ impl<T> Channel<T> {
                 // a slot, so the write cannot fail.
                 let _ = unsafe { self.write_reserved(&mut token, msg) };
                 outcome = Outcome::Done;
+                probes::count(Event::CompletedOnBehalf);
             }
             // SAFETY: alive until this store, our last access.
             unsafe { Packet::finish(packet, outcome) };

@@ -80,6 +80,7 @@ use crate::context::{Context, Operation, Selected};
 use crate::err::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::handle::{Readiness, SelectHandle, Token};
 use crate::policy::Backoff;
+use crate::probes::{self, Event};
 use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, Ordering, UnsafeCell};
 use crate::waiters::SyncWaiters;
 use crossbeam_utils::CachePadded;
@@ -240,6 +241,7 @@ impl<T> Block<T> {
 
     #[cold]
     fn wait_write_slow(&self, offset: usize) {
+        probes::count(Event::UnwrittenSlotWait);
         let mut backoff = Backoff::new();
         while !self.written[offset].load(Ordering::Acquire) {
             backoff.snooze();
@@ -926,6 +928,7 @@ impl<T> Channel<T> {
             Context::with(|cx| {
                 let oper = Operation::hook(&mut token);
                 self.receivers.register(oper, cx);
+                probes::count(Event::Registration);
                 if !self.is_empty() || self.is_disconnected() {
                     let _ = cx.try_select(Selected::Aborted);
                 }

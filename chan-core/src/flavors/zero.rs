@@ -75,6 +75,7 @@ use crate::context::{Context, Operation, Selected};
 use crate::err::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::handle::{Readiness, SelectHandle, Token};
 use crate::packet::{Outcome, Packet, UNSENT};
+use crate::probes::{self, Event};
 use crate::sync::{Mutex, MutexGuard};
 use crate::waiters::{Entry, Waiters};
 use std::marker::PhantomData;
@@ -466,6 +467,7 @@ impl<T> Channel<T> {
             let packet: *mut Packet<T> = &mut packet;
             let (mine, partners) = inner.queues(sending);
             mine.register_with_packet(oper, packet.cast::<()>(), cx);
+            probes::count(Event::Registration);
             if !partners.is_empty() {
                 partners.notify_observers();
             }
