@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The instruction-count guard: counts, under valgrind's callgrind, the
 # instructions chan spends per operation on fixed single-thread workloads
-# (`benches/src/bin/seq_cost.rs` for send/receive pairs,
-# `benches/src/bin/select_cost.rs` for a 4-arm select) and compares them with the committed
+# (`benches/src/bin/instr_guard.rs`: send/receive pairs and a 4-arm
+# select) and compares them with the committed
 # baseline `benches/instructions.txt`. Instruction counts are repeatable for
 # one binary whatever else the machine does, so unlike timings they can
 # gate CI.
@@ -39,14 +39,12 @@ command -v valgrind >/dev/null || {
 }
 
 export CARGO_TERM_COLOR=never
-cargo build --quiet --release -p chan-benches --bin seq_cost --bin select_cost
+cargo build --quiet --release -p chan-benches --bin instr_guard
 
 # Instructions valgrind counted for one run of chan on FLAVOR, K, MODE.
 total() {
-    local flavor="$1" count="$2" mode="$3" bin=seq_cost
-    [[ "$mode" == select* ]] && bin=select_cost
     valgrind --tool=callgrind --callgrind-out-file=/dev/null \
-        "$root/target/release/$bin" chan "$flavor" "$count" "$mode" 2>&1 |
+        "$root/target/release/instr_guard" chan "$@" 2>&1 |
         sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
 
@@ -62,7 +60,7 @@ per_op() {
     awk -v a="$short" -v b="$long" -v k="$k" 'BEGIN { printf "%.2f", (b - a) / k }'
 }
 
-# The workloads: FLAVOR MODE (see seq_cost.rs and select_cost.rs).
+# The workloads: FLAVOR MODE (see instr_guard.rs).
 workloads=(
     "b1 seq" "b1024 seq" "unb seq"
     "b1 pair" "b1024 pair" "unb pair"
@@ -72,7 +70,7 @@ workloads=(
 if $update; then
     {
         echo "# Instructions per operation of chan on single-thread workloads, counted by"
-        echo "# scripts/instructions.sh (callgrind; seq_cost or select_cost chan FLAVOR K MODE)."
+        echo "# scripts/instructions.sh (callgrind; instr_guard chan FLAVOR K MODE)."
         echo "# CI fails when a count grows by more than 5%. Change this file only in a"
         echo "# commit that says why the counts moved."
         echo "# flavor mode instructions"
