@@ -71,12 +71,21 @@ impl Backoff {
 
     /// Spins a growing number of iterations without yielding (for retrying
     /// a compare-and-swap that lost a race: the winner is running).
+    ///
+    /// Round `k` spins between half of `2^k` and all of it, at random, so
+    /// that threads that lost the same race do not all retry at the same
+    /// moment and collide again. The rounds grow further on bigger machines
+    /// (`cas_spin_limit`): there more threads contend for one line, and
+    /// each retry moves the line away from the thread that holds it.
     #[inline]
     pub fn spin(&mut self) {
-        for _ in 0..1u32 << self.step.min(Self::SPIN_LIMIT) {
+        let limit = cas_spin_limit();
+        let full = 1u32 << self.step.min(limit);
+        let spins = full.div_ceil(2) + random_below(full as usize / 2 + 1) as u32;
+        for _ in 0..spins {
             spin_loop();
         }
-        if self.step <= Self::SPIN_LIMIT {
+        if self.step <= limit {
             self.step += 1;
         }
     }
@@ -87,6 +96,32 @@ impl Backoff {
     pub fn is_completed(&self) -> bool {
         self.step > Self::YIELD_LIMIT
     }
+}
+
+/// The last round of [`Backoff::spin`]: `2^3` spins up to 4 cores, one
+/// round more per doubling of the cores beyond, up to `2^6` (crossbeam's
+/// limit) at 32 cores or more. Read once: `available_parallelism` is a
+/// system call.
+fn cas_spin_limit() -> u32 {
+    if cfg!(loom) {
+        return 0;
+    }
+    // A cache of a fact about the machine, not synchronisation: a std
+    // atomic, outside the loom shim.
+    static LIMIT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(u32::MAX);
+    let cached = LIMIT.load(std::sync::atomic::Ordering::Relaxed);
+    if cached != u32::MAX {
+        return cached;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get());
+    let limit = match cores {
+        0..=4 => 3,
+        5..=8 => 4,
+        9..=16 => 5,
+        _ => 6,
+    };
+    LIMIT.store(limit, std::sync::atomic::Ordering::Relaxed);
+    limit
 }
 
 /// Spins until `ready()` holds, for as long as the current thread's
