@@ -88,8 +88,9 @@ enum WakeTarget {
 struct ContextInner {
     /// The `Selected` state word, as a `usize`.
     selection: AtomicUsize,
-    /// A pointer handed from the selecting partner to the waiter (the zero
-    /// flavor uses it to pass the address of a message).
+    /// A pointer handed from the selecting partner to the waiter: the
+    /// selected entry's packet (`crate::packet`), which a zero-flavor
+    /// select reads in `accept`.
     packet: AtomicPtr<()>,
     /// Who to wake.
     target: WakeTarget,

@@ -6,7 +6,9 @@
 //!
 //! Selectors are operations that want to be completed (a blocked send or
 //! receive); observers only want to know when the channel becomes ready
-//! (`Select::ready`). Threads are unparked after the lock is released.
+//! (`Select::ready`). A selected waiter is unparked after the lock is
+//! released; observers, which only learn that the channel changed, are
+//! unparked under it (`select_one`, `disconnect`).
 
 use crate::context::{Context, Operation, Selected};
 use crate::sync::{store_load_fence, AtomicBool, Mutex, Ordering};
