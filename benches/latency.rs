@@ -25,60 +25,25 @@
 //! the producers' timer wake-ups are part of every paced cell's CPU time.
 //! The tables are printed and written to `LATENCY.md` beside this file.
 
-use chan_benches::contenders::{Chan, Channel, Crossbeam, Flume, Kanal, Std};
-use chan_benches::latency::{self, LatParams, Measurement, Shape};
+use chan_benches::cell::{self, median, Failure};
+use chan_benches::latency::{self, LatParams, Measurement, Shape, CONTENDERS};
+use chan_benches::machine::{utc_now, Machine};
+use chan_benches::report::markdown_table;
 use chan_benches::workloads::Flavor;
-use std::ffi::CStr;
 use std::fmt::Write as _;
-use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// Runs one latency cell of one contender.
-type Runner = fn(Shape, Flavor, LatParams) -> Measurement;
-
-/// Contenders in table order, each with its instance of the generic workload:
-/// the one place that maps a name to a type.
-const CONTENDERS: [(&str, Runner); 5] = [
-    (Chan::NAME, latency::run::<Chan>),
-    (Crossbeam::NAME, latency::run::<Crossbeam>),
-    (Flume::NAME, latency::run::<Flume>),
-    (Kanal::NAME, latency::run::<Kanal>),
-    (Std::NAME, latency::run::<Std>),
-];
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let Some(pos) = args.iter().position(|a| a == "--cell") {
-        child(&args[pos + 1..]);
+        // Child mode: `--cell SHAPE FLAVOR CONTENDER T N GAP_US`.
+        cell::latency_child(&args[pos + 1..]);
     } else if let Some(pos) = args.iter().position(|a| a == "--pacing") {
         pacing_child(&args[pos + 1..]);
     } else {
         parent(&args);
     }
-}
-
-/// Child mode: `--cell SHAPE FLAVOR CONTENDER T N GAP_US`. Prints the
-/// [`Measurement`] line (`chan-lat-cell: messages=... ...`).
-fn child(args: &[String]) {
-    // Anything after the six values (such as the `--bench` cargo appends) is ignored.
-    let [shape, flavor, contender, t, n, gap_us, ..] = args else {
-        panic!("usage: --cell SHAPE FLAVOR CONTENDER T N GAP_US");
-    };
-    let shape = Shape::from_id(shape).expect("unknown workload (paced, fullspeed)");
-    let flavor = Flavor::from_id(flavor).expect("unknown flavor (b0, b1, b1024, unb)");
-    let (_, run) = CONTENDERS
-        .iter()
-        .find(|(name, _)| name == contender)
-        .unwrap_or_else(|| panic!("unknown contender {contender}"));
-    let gap_us: u64 = gap_us.parse().expect("GAP_US");
-    let p = LatParams {
-        producers: t.parse::<usize>().expect("T").max(1),
-        per_producer: n.parse::<usize>().expect("N").max(1),
-        gap_ns: gap_us * 1_000,
-    };
-    println!("{}", run(shape, flavor, p));
 }
 
 /// Child mode: `--pacing T N GAP_US`, the paced schedule without a channel
@@ -98,74 +63,20 @@ fn pacing_child(args: &[String]) {
     );
 }
 
-/// Why a cell has no measurement. Final: the cell is not run again.
-#[derive(Clone, Debug)]
-enum Failure {
-    Hang,
-    Error(String),
-}
-
-impl Failure {
-    /// The word shown in a table cell.
-    fn word(&self) -> &'static str {
-        match self {
-            Failure::Hang => "hang",
-            Failure::Error(_) => "error",
-        }
+/// The word shown in a table cell for a cell that failed. Failures are
+/// final: the cell is not run again.
+fn failure_word(f: &Failure) -> &'static str {
+    match f {
+        Failure::Hang => "hang",
+        Failure::Error(_) => "error",
     }
 }
 
 /// Runs this binary as a child with `args` (`--cell ...` or `--pacing ...`),
 /// killed after `limit`.
 fn run_child(args: &[String], limit: Duration) -> Result<Measurement, Failure> {
-    let exe = std::env::current_exe().expect("current_exe");
-    let mut child = Command::new(exe)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| Failure::Error(format!("spawn failed: {e}")))?;
-    let start = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if start.elapsed() > limit => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(Failure::Hang);
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-            Err(e) => return Err(Failure::Error(format!("wait failed: {e}"))),
-        }
-    };
-    let mut out = String::new();
-    let mut err = String::new();
-    if let Some(mut s) = child.stdout.take() {
-        let _ = s.read_to_string(&mut out);
-    }
-    if let Some(mut s) = child.stderr.take() {
-        let _ = s.read_to_string(&mut err);
-    }
-    let line = out.lines().rev().find(|l| l.starts_with(latency::MARK));
-    match (status.success(), line) {
-        (true, Some(line)) => Measurement::parse(line).map_err(Failure::Error),
-        _ => {
-            // A panic prints "thread ... panicked at FILE:LINE:COL:" and then
-            // the message on the next line: keep both.
-            let lines: Vec<&str> = err
-                .lines()
-                .filter(|l| !l.trim().is_empty() && !l.starts_with("note:"))
-                .take(2)
-                .collect();
-            let what = if lines.is_empty() {
-                "no output".to_string()
-            } else {
-                lines.join(" ")
-            };
-            Err(Failure::Error(format!("{status}: {what}")))
-        }
-    }
+    let line = cell::run_child(args, latency::MARK, limit)?;
+    Measurement::parse(&line).map_err(Failure::Error)
 }
 
 /// Parameters of a whole run.
@@ -180,8 +91,7 @@ struct Settings {
 
 impl Settings {
     fn from_env(args: &[String]) -> Settings {
-        let quick = std::env::var("CHAN_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0")
-            || args.iter().any(|a| a == "quick" || a == "--quick");
+        let quick = cell::quick_mode(args);
         let n = env_list("CHAN_LAT_N").map(|v| v[0].max(1));
         Settings {
             gap_us: env_list("CHAN_LAT_GAP_US").map_or(50, |v| v[0] as u64),
@@ -277,16 +187,6 @@ struct Pacing {
     failure: Option<Failure>,
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
 /// Three significant digits, no exponent.
 fn sig3(v: f64) -> String {
     if v >= 100.0 {
@@ -356,7 +256,7 @@ fn table(rows: &[Row]) -> Vec<Vec<String>> {
                 name.to_string(),
             ];
             match &row.failures[i] {
-                Some(f) => line.extend((LABELS..HEAD.len()).map(|_| f.word().to_string())),
+                Some(f) => line.extend((LABELS..HEAD.len()).map(|_| failure_word(f).to_string())),
                 None => line.extend(metric_cells(&row.runs[i])),
             }
             table.push(line);
@@ -374,9 +274,9 @@ fn pacing_table(pacing: &[Pacing]) -> Vec<Vec<String>> {
         let line = match &p.failure {
             Some(f) => vec![
                 p.producers.to_string(),
-                f.word().to_string(),
-                f.word().to_string(),
-                f.word().to_string(),
+                failure_word(f).to_string(),
+                failure_word(f).to_string(),
+                failure_word(f).to_string(),
             ],
             None => vec![
                 p.producers.to_string(),
@@ -388,22 +288,6 @@ fn pacing_table(pacing: &[Pacing]) -> Vec<Vec<String>> {
         table.push(line);
     }
     table
-}
-
-/// A markdown table whose first `labels` columns are left-aligned text and
-/// the others right-aligned numbers.
-fn render_markdown(table: &[Vec<String>], labels: usize) -> String {
-    let mut out = String::new();
-    for (n, line) in table.iter().enumerate() {
-        let _ = writeln!(out, "| {} |", line.join(" | "));
-        if n == 0 {
-            let seps: Vec<&str> = (0..line.len())
-                .map(|i| if i < labels { "---" } else { "---:" })
-                .collect();
-            let _ = writeln!(out, "| {} |", seps.join(" | "));
-        }
-    }
-    out
 }
 
 /// The markdown document written to LATENCY.md.
@@ -496,7 +380,7 @@ fn markdown(
         );
     }
     let _ = writeln!(md, "## Results\n");
-    md.push_str(&render_markdown(&table(rows), LABELS));
+    md.push_str(&markdown_table(&table(rows), LABELS));
     let _ = writeln!(md, "\n## Pacing alone\n");
     let _ = writeln!(
         md,
@@ -505,7 +389,7 @@ fn markdown(
          columns that is the pacing itself, the same for every contender. Subtract it from \
          CPU us/msg and CPU/wall to compare what the channels cost.\n"
     );
-    md.push_str(&render_markdown(&pacing_table(pacing), 1));
+    md.push_str(&markdown_table(&pacing_table(pacing), 1));
     let failures = failures(rows, s);
     if !failures.is_empty() {
         let _ = writeln!(md, "\n## Hangs and errors\n");
@@ -637,9 +521,9 @@ fn parent(args: &[String]) {
     }
 
     println!("\nLatency, {}:\n", s.describe());
-    print!("{}", render_markdown(&table(&rows), LABELS));
+    print!("{}", markdown_table(&table(&rows), LABELS));
     println!("\nPacing alone (no channel):\n");
-    print!("{}", render_markdown(&pacing_table(&pacing), 1));
+    print!("{}", markdown_table(&pacing_table(&pacing), 1));
     for line in failures(&rows, &s) {
         println!("FAILED: {line}");
     }
@@ -650,78 +534,4 @@ fn parent(args: &[String]) {
         path.display(),
         started.elapsed().as_secs_f64()
     );
-}
-
-/// What the report says about the machine it ran on.
-struct Machine {
-    cpus: usize,
-    model: String,
-    os: String,
-    load: String,
-}
-
-impl Machine {
-    fn here() -> Machine {
-        let model = std::fs::read_to_string("/proc/cpuinfo")
-            .ok()
-            .and_then(|info| {
-                info.lines()
-                    .find(|l| l.starts_with("model name"))
-                    .and_then(|l| l.split_once(':'))
-                    .map(|(_, v)| v.trim().to_string())
-            })
-            .unwrap_or_else(|| "unknown CPU".into());
-        let load = std::fs::read_to_string("/proc/loadavg")
-            .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-            .unwrap_or_else(|_| "unknown".into());
-        Machine {
-            cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
-            model,
-            os: uname(),
-            load,
-        }
-    }
-}
-
-/// `sysname release machine` from uname(2).
-fn uname() -> String {
-    // SAFETY: `utsname` is plain data (char arrays), valid when zeroed.
-    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
-    // SAFETY: `u` is a valid, writable utsname.
-    if unsafe { libc::uname(&mut u) } != 0 {
-        return "unknown OS".into();
-    }
-    let field = |f: &[libc::c_char]| {
-        // SAFETY: uname NUL-terminates every field within its array.
-        unsafe { CStr::from_ptr(f.as_ptr()) }
-            .to_string_lossy()
-            .into_owned()
-    };
-    format!(
-        "{} {} {}",
-        field(&u.sysname),
-        field(&u.release),
-        field(&u.machine)
-    )
-}
-
-/// Current UTC date and time as `YYYY-MM-DD HH:MM UTC`.
-fn utc_now() -> String {
-    // SAFETY: time(NULL) only returns the time; `tm` is plain data, valid when
-    // zeroed, and gmtime_r writes only into it.
-    unsafe {
-        let now = libc::time(std::ptr::null_mut());
-        let mut tm: libc::tm = std::mem::zeroed();
-        if libc::gmtime_r(&now, &mut tm).is_null() {
-            return "an unknown date".into();
-        }
-        format!(
-            "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-            tm.tm_year + 1900,
-            tm.tm_mon + 1,
-            tm.tm_mday,
-            tm.tm_hour,
-            tm.tm_min
-        )
-    }
 }

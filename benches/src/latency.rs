@@ -14,14 +14,27 @@
 //! it in a child process per cell so that the process CPU clock covers that
 //! cell alone.
 
-use crate::contenders::Channel;
+use crate::contenders::{Chan, Channel, Crossbeam, Flume, Kanal, Std};
 use crate::workloads::Flavor;
 use std::fmt;
 use std::thread;
 
 /// Prefix of the one line a latency cell prints on success (parsed by the
-/// harness and by `scripts/perf_latency.sh`).
+/// harnesses and by `scripts/perf_latency.sh`).
 pub const MARK: &str = "chan-lat-cell:";
+
+/// Runs one latency cell of one contender.
+pub type Runner = fn(Shape, Flavor, LatParams) -> Measurement;
+
+/// Contenders in table order, each with its instance of the generic workload:
+/// the one place that maps a name to a type for the latency cells.
+pub const CONTENDERS: [(&str, Runner); 5] = [
+    (Chan::NAME, run::<Chan>),
+    (Crossbeam::NAME, run::<Crossbeam>),
+    (Flume::NAME, run::<Flume>),
+    (Kanal::NAME, run::<Kanal>),
+    (Std::NAME, run::<Std>),
+];
 
 /// Delay between the start of a paced run and the first deadline, so that
 /// every producer thread has been spawned before the schedule begins.

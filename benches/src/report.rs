@@ -72,7 +72,7 @@ pub struct Report {
 }
 
 /// Three significant digits, no exponent.
-fn fmt_num(v: f64) -> String {
+pub fn fmt_num(v: f64) -> String {
     if v >= 100.0 {
         format!("{v:.0}")
     } else if v >= 10.0 {
@@ -351,12 +351,18 @@ fn render_text(table: &[Vec<String>]) -> String {
 }
 
 fn render_markdown(table: &[Vec<String>]) -> String {
+    markdown_table(table, 3)
+}
+
+/// A markdown table (the first line is the header) whose first `labels`
+/// columns are left-aligned text and the others right-aligned numbers.
+pub fn markdown_table(table: &[Vec<String>], labels: usize) -> String {
     let mut out = String::new();
     for (n, line) in table.iter().enumerate() {
         let _ = writeln!(out, "| {} |", line.join(" | "));
         if n == 0 {
             let seps: Vec<&str> = (0..line.len())
-                .map(|i| if i < 3 { "---" } else { "---:" })
+                .map(|i| if i < labels { "---" } else { "---:" })
                 .collect();
             let _ = writeln!(out, "| {} |", seps.join(" | "));
         }
