@@ -245,14 +245,21 @@ impl SpinBudget {
 /// this core.
 const IDLE_YIELD: Duration = Duration::from_micros(2);
 
-/// How much time a waiter may spend in idle yields before it parks: about
-/// what a park and its wake-up cost, so that a waiter whose partner is
-/// nowhere near spends at most that much CPU on hoping.
-const IDLE_YIELD_BUDGET: Duration = Duration::from_micros(8);
+/// The bounds of a thread's idle-yield budget, in microseconds: at least
+/// about what a park and its wake-up cost, at most what a rendezvous
+/// partner on a busy 2-core machine has been seen to take.
+const IDLE_YIELD_MIN_US: u32 = 4;
+const IDLE_YIELD_MAX_US: u32 = 64;
+
+std::thread_local! {
+    /// The current thread's idle-yield budget in microseconds (see
+    /// `yield_until`); 0 until first used.
+    static IDLE_YIELD_US: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
 
 /// Yields the processor up to `rounds` times until `ready()` holds; true if
 /// it did, false after the last round, at `deadline`, or once the yields
-/// that found nothing else to run have taken `IDLE_YIELD_BUDGET`.
+/// that found nothing else to run have used up the thread's idle budget.
 ///
 /// Yielding pays when there are more runnable threads than cores: the
 /// partner gets this core and completes the operation without the cost of
@@ -260,15 +267,31 @@ const IDLE_YIELD_BUDGET: Duration = Duration::from_micros(8);
 /// the core, so the partner is either running elsewhere (then it is due
 /// soon) or not running at all (an idle gap: a paced producer asleep).
 /// Yielding through an idle gap burns a core for nothing, so such yields
-/// are rationed; yields that ran other threads are not.
+/// are rationed; yields that ran other threads are not. The ration adapts
+/// per thread, as [`SpinBudget`] does: a wait that ended during its idle
+/// yields doubles it (the partner tends to come back within it), one that
+/// ran out of it halves it (the partner tends to stay away: idle gaps),
+/// between `IDLE_YIELD_MIN_US` and `IDLE_YIELD_MAX_US`.
 pub fn yield_until(
     rounds: u32,
     deadline: Option<Instant>,
     mut ready: impl FnMut() -> bool,
 ) -> bool {
+    if rounds == 0 {
+        return false;
+    }
+    let budget_us = IDLE_YIELD_US.with(|budget| match budget.get() {
+        0 => IDLE_YIELD_MIN_US * 4,
+        us => us,
+    });
+    let budget = Duration::from_micros(u64::from(budget_us));
+    let learn = |us: u32| IDLE_YIELD_US.with(|budget| budget.set(us));
     let mut idle = Duration::ZERO;
     for _ in 0..rounds {
         if ready() {
+            if idle > Duration::ZERO {
+                learn((budget_us * 2).min(IDLE_YIELD_MAX_US));
+            }
             return true;
         }
         let before = Instant::now();
@@ -279,7 +302,8 @@ pub fn yield_until(
         let took = before.elapsed();
         if took < IDLE_YIELD {
             idle += took;
-            if idle >= IDLE_YIELD_BUDGET {
+            if idle >= budget {
+                learn((budget_us / 2).max(IDLE_YIELD_MIN_US));
                 return ready();
             }
         }
