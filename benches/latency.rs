@@ -28,7 +28,7 @@
 use chan_benches::cell::{self, median, Failure};
 use chan_benches::latency::{self, LatParams, Measurement, Shape, CONTENDERS};
 use chan_benches::machine::{utc_now, Machine};
-use chan_benches::report::markdown_table;
+use chan_benches::report::{failures_section, fmt_num, markdown_table};
 use chan_benches::workloads::Flavor;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -187,19 +187,6 @@ struct Pacing {
     failure: Option<Failure>,
 }
 
-/// Three significant digits, no exponent.
-fn sig3(v: f64) -> String {
-    if v >= 100.0 {
-        format!("{v:.0}")
-    } else if v >= 10.0 {
-        format!("{v:.1}")
-    } else if v >= 1.0 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.3}")
-    }
-}
-
 /// Table header; the metric columns follow the four label columns.
 const HEAD: [&str; 12] = [
     "workload",
@@ -239,7 +226,7 @@ fn metric_cells(runs: &[Measurement]) -> Vec<String> {
             if i >= 6 {
                 format!("{v:.2}")
             } else {
-                sig3(v)
+                fmt_num(v)
             }
         })
         .collect()
@@ -280,8 +267,8 @@ fn pacing_table(pacing: &[Pacing]) -> Vec<Vec<String>> {
             ],
             None => vec![
                 p.producers.to_string(),
-                sig3(med(|m| m.throughput() / 1e3)),
-                sig3(med(|m| m.cpu_per_msg_ns() / 1e3)),
+                fmt_num(med(|m| m.throughput() / 1e3)),
+                fmt_num(med(|m| m.cpu_per_msg_ns() / 1e3)),
                 format!("{:.2}", med(Measurement::cpu_per_wall)),
             ],
         };
@@ -390,17 +377,7 @@ fn markdown(
          CPU us/msg and CPU/wall to compare what the channels cost.\n"
     );
     md.push_str(&markdown_table(&pacing_table(pacing), 1));
-    let failures = failures(rows, s);
-    if !failures.is_empty() {
-        let _ = writeln!(md, "\n## Hangs and errors\n");
-        let _ = writeln!(
-            md,
-            "Rerun one alone with `cargo bench -p chan-benches --bench latency -- --cell ARGS`.\n"
-        );
-        for line in failures {
-            let _ = writeln!(md, "- {line}");
-        }
-    }
+    md.push_str(&failures_section("latency", &failures(rows, s)));
     md
 }
 
@@ -498,8 +475,8 @@ fn parent(args: &[String]) {
                     Ok(m) => {
                         shown.push(format!(
                             "{name} {}/{}",
-                            sig3(m.p50_ns as f64 / 1e3),
-                            sig3(m.p99_ns as f64 / 1e3)
+                            fmt_num(m.p50_ns as f64 / 1e3),
+                            fmt_num(m.p99_ns as f64 / 1e3)
                         ));
                         row.runs[i].push(m);
                     }

@@ -46,7 +46,7 @@
 use chan_benches::cell::{self, env_usize, median, Failure, THROUGHPUT_MARK};
 use chan_benches::latency::{self, Measurement, Shape};
 use chan_benches::machine::{utc_now, Machine};
-use chan_benches::report::{fmt_num, markdown_table};
+use chan_benches::report::{failures_section, fmt_num, markdown_table};
 use chan_benches::workloads::{Flavor, Message, Workload};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -844,17 +844,7 @@ fn markdown(rows: &[Row], s: &Settings, machine: &Machine, date: &str, reps_done
         "\n![time per message against T, one plot per workload and flavor](scaling.svg)\n"
     );
     md.push_str(&tables(rows));
-    let failures = failures(rows, s);
-    if !failures.is_empty() {
-        let _ = writeln!(md, "\n## Hangs and errors\n");
-        let _ = writeln!(
-            md,
-            "Rerun one alone with `cargo bench -p chan-benches --bench scaling -- --cell ARGS`.\n"
-        );
-        for line in failures {
-            let _ = writeln!(md, "- {line}");
-        }
-    }
+    md.push_str(&failures_section("scaling", &failures(rows, s)));
     md
 }
 

@@ -354,6 +354,22 @@ fn render_markdown(table: &[Vec<String>]) -> String {
     markdown_table(table, 3)
 }
 
+/// The "Hangs and errors" section of a harness's report (empty when there
+/// were none), naming the command that reruns one cell of `bench`.
+pub fn failures_section(bench: &str, failures: &[String]) -> String {
+    let mut md = String::new();
+    if !failures.is_empty() {
+        md.push_str("\n## Hangs and errors\n\n");
+        md.push_str(&format!(
+            "Rerun one alone with `cargo bench -p chan-benches --bench {bench} -- --cell ARGS`.\n\n"
+        ));
+        for line in failures {
+            md.push_str(&format!("- {line}\n"));
+        }
+    }
+    md
+}
+
 /// A markdown table (the first line is the header) whose first `labels`
 /// columns are left-aligned text and the others right-aligned numbers.
 pub fn markdown_table(table: &[Vec<String>], labels: usize) -> String {
