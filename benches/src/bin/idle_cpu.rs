@@ -20,13 +20,7 @@ use std::time::{Duration, Instant};
 
 /// User + system CPU time of this process, in seconds.
 fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
-    // The command name is in parentheses and may contain spaces: split after it.
-    let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // Fields 14 and 15 of the file (utime, stime) are 11 and 12 after the name.
-    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-    ticks / 100.0
+    chan_benches::latency::process_cpu_ns() as f64 / 1e9
 }
 
 fn blocked_cpu<C: Channel>(seconds: f64) -> f64 {

@@ -4,7 +4,7 @@
 //! completed on its behalf, how often a thread parks; with wall time and
 //! the process's CPU time per message.
 //!
-//! `cargo run --release -p chan-core --features probes --example probes [N] [REPS]`
+//! `cargo run --release -p chan-benches --features probes --bin probes [N] [REPS]`
 //!
 //! Workloads: one producer and one consumer through `unbounded()` and
 //! `bounded(1)`, and four producers into one consumer through `bounded(1)`.
@@ -12,9 +12,10 @@
 //! worst repetition of each figure, since the slow states come and go from
 //! run to run.
 
+use chan_benches::latency::process_cpu_ns;
 use chan_core::internal::probes::{self, Counts};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// One repetition's figures, per message.
 struct Figures {
@@ -26,28 +27,13 @@ struct Figures {
     parks: f64,
 }
 
-/// The process's CPU time (user and system) so far, from /proc.
-fn process_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name (which is in parentheses): utime and
-    // stime are the 12th and 13th of them, in clock ticks (100 per second
-    // on Linux).
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: u64 = [11, 12]
-        .iter()
-        .filter_map(|&i| fields.get(i)?.parse::<u64>().ok())
-        .sum();
-    Duration::from_millis(ticks * 10)
-}
-
 fn run(capacity: Option<usize>, producers: usize, n: usize) -> Figures {
     let (s, r) = match capacity {
         Some(cap) => chan_core::bounded(cap),
         None => chan_core::unbounded(),
     };
     probes::reset();
-    let cpu = process_cpu();
+    let cpu = process_cpu_ns();
     let start = Instant::now();
     let handles: Vec<_> = (0..producers)
         .map(|_| {
@@ -68,7 +54,7 @@ fn run(capacity: Option<usize>, producers: usize, n: usize) -> Figures {
         handle.join().unwrap();
     }
     let wall = start.elapsed();
-    let cpu = process_cpu().saturating_sub(cpu);
+    let cpu_ns = process_cpu_ns() - cpu;
     assert_eq!(received, n / producers * producers, "lost messages");
     let Counts {
         unwritten_slot_waits,
@@ -79,7 +65,7 @@ fn run(capacity: Option<usize>, producers: usize, n: usize) -> Figures {
     let per = |count: u64| count as f64 / received as f64;
     Figures {
         wall_ns: wall.as_nanos() as f64 / received as f64,
-        cpu_ns: cpu.as_nanos() as f64 / received as f64,
+        cpu_ns: cpu_ns as f64 / received as f64,
         unwritten: per(unwritten_slot_waits),
         registrations: per(registrations),
         on_behalf: per(completed_on_behalf),
