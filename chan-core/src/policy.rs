@@ -106,22 +106,17 @@ fn cas_spin_limit() -> u32 {
     if cfg!(loom) {
         return 0;
     }
-    // A cache of a fact about the machine, not synchronisation: a std
-    // atomic, outside the loom shim.
-    static LIMIT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(u32::MAX);
-    let cached = LIMIT.load(std::sync::atomic::Ordering::Relaxed);
-    if cached != u32::MAX {
-        return cached;
-    }
-    let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get());
-    let limit = match cores {
-        0..=4 => 3,
-        5..=8 => 4,
-        9..=16 => 5,
-        _ => 6,
-    };
-    LIMIT.store(limit, std::sync::atomic::Ordering::Relaxed);
-    limit
+    // A cache of a fact about the machine, not synchronisation: std's
+    // `OnceLock`, outside the loom shim.
+    static LIMIT: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *LIMIT.get_or_init(|| {
+        match std::thread::available_parallelism().map_or(1, |cores| cores.get()) {
+            0..=4 => 3,
+            5..=8 => 4,
+            9..=16 => 5,
+            _ => 6,
+        }
+    })
 }
 
 /// Spins until `ready()` holds, for as long as the current thread's
