@@ -2,10 +2,10 @@
 
 mod common;
 
-use chan::{unbounded, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
+use chan::{unbounded, RecvTimeoutError, TryRecvError};
 use common::{
     assert_disconnect_wakes_receivers, assert_recvs_disconnected, assert_recvs_time_out,
-    far_future, ms, SLACK,
+    assert_sends_disconnected, far_future, ms, SLACK,
 };
 use std::thread;
 use std::time::{Duration, Instant};
@@ -99,16 +99,7 @@ fn disconnect_by_receiver_returns_messages() {
     let (s, r) = unbounded();
     s.send(0).unwrap();
     drop(r);
-    assert_eq!(s.send(1), Err(SendError(1)));
-    assert_eq!(s.try_send(2), Err(TrySendError::Disconnected(2)));
-    assert_eq!(
-        s.send_timeout(3, ms(10)),
-        Err(SendTimeoutError::Disconnected(3))
-    );
-    assert_eq!(
-        s.send_deadline(4, Instant::now()),
-        Err(SendTimeoutError::Disconnected(4))
-    );
+    assert_sends_disconnected(&s);
 }
 
 #[test]
