@@ -137,24 +137,35 @@ fn normalized(index: u64) -> u64 {
     }
 }
 
+/// Slots per group: a group holds its messages and then their `written`
+/// flags, so that a word-sized message's group fills exactly one cache line
+/// (7 x 8 bytes of messages, 7 flags, one byte of padding). A receiver
+/// right behind a sender on another core then moves one line per message,
+/// not two (message and flag), and a word costs 9 bytes plus its `read`
+/// flag, not the 16 of a slot that pads a flag to the message's alignment.
+const GROUP: usize = 7;
+/// Groups per block (the last one has slots to spare).
+const GROUPS: usize = BLOCK_CAP.div_ceil(GROUP);
+
+/// `GROUP` slots: their messages, then the flags their senders set once
+/// they are written.
+#[repr(C)]
+struct SlotGroup<T> {
+    msgs: [UnsafeCell<MaybeUninit<T>>; GROUP],
+    /// Slot `i` holds a message (set by its sender only).
+    written: [AtomicBool; GROUP],
+}
+
 /// A block of slots, linked to the next block once that one exists.
 ///
-/// The slots are split in arrays: the `written` flags packed together (four
-/// cache lines), then the messages. A word-sized message then costs 10
-/// bytes with its `read` flag instead of 17 (a flag next to each message
-/// would be padded to the message's alignment), which is less memory to
-/// fault in, fill and read back when a queue grows long. The cost shows
-/// when a receiver runs right behind a sender on another core: each message
-/// then moves the flags' line as well as the message's between the cores
-/// (see `benches/src/bin/pinned_spsc.rs`). The `read` flags come last, away from
-/// the `written` flags, so the receivers' stores to them do not keep taking
-/// the `written` flags' cache line away from the senders.
-#[repr(C)]
+/// Aligned to a cache line so that every group of word-sized messages is
+/// one line. The `read` flags sit in an array of their own after the
+/// groups: receivers set them, and a receiver's store next to a slot a
+/// sender is about to write would take that line away from the sender.
+#[repr(C, align(64))]
 struct Block<T> {
-    /// Slot `i` holds a message (set by its sender only).
-    written: [AtomicBool; BLOCK_CAP],
+    groups: [SlotGroup<T>; GROUPS],
     next: AtomicPtr<Block<T>>,
-    msgs: [UnsafeCell<MaybeUninit<T>>; BLOCK_CAP],
     /// Slot `i`'s receiver has finished with the block (set by that
     /// receiver only, as its last access).
     read: [AtomicBool; BLOCK_CAP],
@@ -165,8 +176,8 @@ struct Block<T> {
 impl<T> Block<T> {
     /// Allocates an empty block directly on the heap (a block of large
     /// messages would not fit on the stack). Only the flags and links are
-    /// zeroed: the message slots are `MaybeUninit` and stay as they come,
-    /// which saves clearing most of the block (all but 510 bytes).
+    /// initialised: the message cells are `MaybeUninit` and stay as they
+    /// come.
     #[cfg(not(loom))]
     fn alloc() -> *mut Block<T> {
         use std::alloc::{alloc, handle_alloc_error, Layout};
@@ -178,11 +189,13 @@ impl<T> Block<T> {
         }
         // SAFETY: `block` is a fresh allocation of `Block<T>`'s layout; the
         // writes go through raw field pointers (no reference to the
-        // uninitialised block is made). All-zero bytes are valid flags
-        // (`false`) and links (null); after these writes every field but
-        // the `MaybeUninit` messages is initialised.
+        // uninitialised block is made). After them every field but the
+        // `MaybeUninit` messages is initialised.
         unsafe {
-            ptr::addr_of_mut!((*block).written).write_bytes(0, 1);
+            let groups = ptr::addr_of_mut!((*block).groups).cast::<SlotGroup<T>>();
+            for group in 0..GROUPS {
+                ptr::addr_of_mut!((*groups.add(group)).written).write_bytes(0, 1);
+            }
             ptr::addr_of_mut!((*block).read).write_bytes(0, 1);
             ptr::addr_of_mut!((*block).next).write(AtomicPtr::new(ptr::null_mut()));
             ptr::addr_of_mut!((*block).next_deferred).write(AtomicPtr::new(ptr::null_mut()));
@@ -194,9 +207,11 @@ impl<T> Block<T> {
     #[cfg(loom)]
     fn alloc() -> *mut Block<T> {
         Box::into_raw(Box::new(Block {
-            written: core::array::from_fn(|_| AtomicBool::new(false)),
+            groups: core::array::from_fn(|_| SlotGroup {
+                msgs: core::array::from_fn(|_| UnsafeCell::new(MaybeUninit::uninit())),
+                written: core::array::from_fn(|_| AtomicBool::new(false)),
+            }),
             next: AtomicPtr::new(ptr::null_mut()),
-            msgs: core::array::from_fn(|_| UnsafeCell::new(MaybeUninit::uninit())),
             read: core::array::from_fn(|_| AtomicBool::new(false)),
             next_deferred: AtomicPtr::new(ptr::null_mut()),
         }))
@@ -214,12 +229,33 @@ impl<T> Block<T> {
         drop(unsafe { Box::from_raw(block) });
     }
 
+    /// Slot `offset`'s message cell and `written` flag.
+    #[inline]
+    fn slot(&self, offset: usize) -> (&UnsafeCell<MaybeUninit<T>>, &AtomicBool) {
+        // Offsets are below `LAP`: saying so lets the compiler drop the
+        // bounds checks and divide in 32 bits.
+        let offset = (offset % LAP as usize) as u32;
+        let group = &self.groups[(offset / GROUP as u32) as usize];
+        let index = (offset % GROUP as u32) as usize;
+        (&group.msgs[index], &group.written[index])
+    }
+
+    /// Slot `offset`'s `written` flag.
+    #[inline]
+    fn written(&self, offset: usize) -> &AtomicBool {
+        self.slot(offset).1
+    }
+
     /// Makes a fully released block empty again, for reuse.
     fn reset(&self) {
         self.next.store(ptr::null_mut(), Ordering::Relaxed);
         self.next_deferred.store(ptr::null_mut(), Ordering::Relaxed);
-        for (written, read) in self.written.iter().zip(&self.read) {
-            written.store(false, Ordering::Relaxed);
+        for group in &self.groups {
+            for written in &group.written {
+                written.store(false, Ordering::Relaxed);
+            }
+        }
+        for read in &self.read {
             read.store(false, Ordering::Relaxed);
         }
     }
@@ -234,7 +270,7 @@ impl<T> Block<T> {
     /// Waits until the sender that claimed slot `offset` has written it.
     #[inline]
     fn wait_write(&self, offset: usize) {
-        if !self.written[offset].load(Ordering::Acquire) {
+        if !self.written(offset).load(Ordering::Acquire) {
             self.wait_write_slow(offset);
         }
     }
@@ -243,7 +279,7 @@ impl<T> Block<T> {
     fn wait_write_slow(&self, offset: usize) {
         probes::count(Event::UnwrittenSlotWait);
         let mut backoff = Backoff::new();
-        while !self.written[offset].load(Ordering::Acquire) {
+        while !self.written(offset).load(Ordering::Acquire) {
             backoff.snooze();
         }
     }
@@ -494,10 +530,10 @@ impl<T> Channel<T> {
         unsafe {
             let block = &*block;
             // `MaybeUninit<T>` has the layout of `T`.
-            let cell = block.msgs[offset].with_mut(|cell| cell).cast::<T>();
-            cell.write(msg);
+            let (cell, written) = block.slot(offset);
+            cell.with_mut(|cell| cell).cast::<T>().write(msg);
             // Only the sender writes a slot's flag (see the header).
-            block.written[offset].store(true, Ordering::Release);
+            written.store(true, Ordering::Release);
         }
         self.receivers.notify();
         Ok(())
@@ -776,10 +812,13 @@ impl<T> Channel<T> {
         let offset = token.offset;
         // SAFETY: the claimed slot keeps its block live until we finish.
         let block_ref = unsafe { &*block };
-        block_ref.wait_write(offset);
+        let (cell, written) = block_ref.slot(offset);
+        if !written.load(Ordering::Acquire) {
+            block_ref.wait_write_slow(offset);
+        }
         // SAFETY: the slot is ours and written (its flag seen with
         // acquire). `MaybeUninit<T>` has the layout of `T`.
-        let msg = unsafe { block_ref.msgs[offset].with(|cell| cell).cast::<T>().read() };
+        let msg = unsafe { cell.with(|cell| cell).cast::<T>().read() };
 
         // Unless we hold the block's last slot, this store is our last
         // access to the block.
@@ -1105,13 +1144,14 @@ impl<T> Drain<'_, T> {
                     block.wait_write(offset);
                     true
                 } else {
-                    block.written[offset].load(Ordering::Acquire)
+                    block.written(offset).load(Ordering::Acquire)
                 };
                 if written && self.drop_messages {
+                    let (cell, _) = block.slot(offset);
                     // SAFETY: the message is written and owned by the
                     // drain; `head` already moved past it, so a panic in
                     // its drop cannot make it dropped twice.
-                    block.msgs[offset].with_mut(|cell| unsafe { (*cell).assume_init_drop() });
+                    cell.with_mut(|cell| unsafe { (*cell).assume_init_drop() });
                 }
             } else {
                 // SAFETY: as above; the end of a block means the next block
