@@ -13,7 +13,9 @@
 //! the waiter is a parked thread or a task `Waker`, so every channel flavor
 //! and the select engine are ready for async waiters.
 
-use crate::sync::{current_thread_id, park, park_timeout, Arc, AtomicPtr, AtomicUsize, Ordering};
+use crate::sync::{
+    current_thread_id, park, park_timeout, Arc, AtomicBool, AtomicPtr, AtomicUsize, Ordering,
+};
 use std::ptr;
 use std::task::Waker;
 use std::time::Instant;
@@ -92,6 +94,10 @@ struct ContextInner {
     /// selected entry's packet (`crate::packet`), which a zero-flavor
     /// select reads in `accept`.
     packet: AtomicPtr<()>,
+    /// The waiting thread has stopped spinning: it yields its core or
+    /// parks. A hint for the partner that selects it (see
+    /// [`Context::is_asleep`]).
+    asleep: AtomicBool,
     /// Who to wake.
     target: WakeTarget,
     /// The thread (or task) that owns this context, to stop one select from
@@ -160,6 +166,7 @@ impl Context {
             inner: Arc::new(ContextInner {
                 selection: AtomicUsize::new(0),
                 packet: AtomicPtr::new(ptr::null_mut()),
+                asleep: AtomicBool::new(false),
                 target,
                 owner_id,
             }),
@@ -171,6 +178,7 @@ impl Context {
     fn reset(&self) {
         self.inner.selection.store(0, Ordering::Release);
         self.inner.packet.store(ptr::null_mut(), Ordering::Release);
+        self.inner.asleep.store(false, Ordering::Relaxed);
     }
 
     /// Tries to move the state from `Waiting` to `selected`; on failure,
@@ -242,6 +250,7 @@ impl Context {
         if crate::policy::spin_until(|| self.selected() != Selected::Waiting) {
             return self.selected();
         }
+        self.inner.asleep.store(true, Ordering::Relaxed);
         if let Some(selected) = self.yield_while_waiting(Self::YIELD_ROUNDS, deadline) {
             return selected;
         }
@@ -276,6 +285,22 @@ impl Context {
             Some(self.selected())
         } else {
             None
+        }
+    }
+
+    /// True once the waiter has stopped spinning and gives its core away,
+    /// yielding or parked (or is a task, which always waits for its waker).
+    /// A hint, read relaxed: a partner that selected this waiter completes
+    /// its operation on its behalf only if it sleeps, since then the
+    /// waiter's next turn on a core is far off (with more threads than
+    /// cores, the spin budget runs out at once and waiters go straight to
+    /// yielding); a waiter still spinning on a core of its own is told to
+    /// retry and does its own operation, and its cache lines stay there.
+    #[inline]
+    pub fn is_asleep(&self) -> bool {
+        match &self.inner.target {
+            WakeTarget::Thread(_) => self.inner.asleep.load(Ordering::Relaxed),
+            WakeTarget::Task(_) => true,
         }
     }
 

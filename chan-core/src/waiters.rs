@@ -286,13 +286,14 @@ impl SyncWaiters {
     }
 
     /// Like [`SyncWaiters::notify`], but if the selected operation was
-    /// registered with a packet, `complete` gets the packet first: after
-    /// the lock is released (so it may notify other queues) and before the
+    /// registered with a packet, `complete` gets the packet first, with
+    /// whether the waiter is asleep ([`Context::is_asleep`]): after the
+    /// lock is released (so it may notify other queues) and before the
     /// waiter's thread is unparked. The waiter is committed to this
     /// selection, so `complete` must always finish the flavor's protocol
     /// on the packet (complete the operation, or tell the waiter to retry).
     #[inline]
-    pub fn notify_with<F: FnOnce(*mut ())>(&self, complete: F) {
+    pub fn notify_with<F: FnOnce(*mut (), bool)>(&self, complete: F) {
         store_load_fence();
         if !self.is_empty.load(Ordering::SeqCst) {
             self.notify_with_slow(complete);
@@ -301,10 +302,10 @@ impl SyncWaiters {
 
     #[cold]
     #[inline(never)]
-    fn notify_with_slow<F: FnOnce(*mut ())>(&self, complete: F) {
+    fn notify_with_slow<F: FnOnce(*mut (), bool)>(&self, complete: F) {
         if let Some(entry) = self.select_one() {
             if !entry.packet.is_null() {
-                complete(entry.packet);
+                complete(entry.packet, entry.cx.is_asleep());
             }
             entry.cx.unpark();
         }
@@ -318,8 +319,10 @@ impl SyncWaiters {
     }
 
     /// Hands work straight to a blocked operation that was registered with
-    /// a packet: under the lock, if `allowed()` holds there, selects the
-    /// first such operation of another thread; then, after the lock is
+    /// a packet and is asleep ([`Context::is_asleep`]; one still spinning
+    /// is better off doing its own operation): under the lock, if
+    /// `allowed()` holds there, selects the first such operation of
+    /// another thread; then, after the lock is
     /// released, gives its packet to `complete` and wakes it. False (and
     /// `complete` not called) if there was none or `allowed()` failed.
     ///
@@ -332,7 +335,9 @@ impl SyncWaiters {
         if !allowed() {
             return false;
         }
-        let Some(entry) = queue.try_select_where(|entry| !entry.packet.is_null()) else {
+        let Some(entry) =
+            queue.try_select_where(|entry| !entry.packet.is_null() && entry.cx.is_asleep())
+        else {
             return false;
         };
         self.is_empty.store(queue.is_empty(), Ordering::Release);
@@ -419,5 +424,44 @@ mod tests {
         assert!(waiters.may_have_waiters());
         assert!(waiters.unregister(b).is_some());
         assert!(!waiters.may_have_waiters());
+    }
+
+    #[test]
+    fn only_a_sleeping_waiter_gets_its_work_done_by_the_partner() {
+        // A waiter that has not given up spinning (this context never
+        // waits at all) is not handed work, and `notify_with` says it is
+        // awake.
+        let mut hook = 0u8;
+        let oper = Operation::hook(&mut hook);
+        let awake = other_thread_context();
+        let mut packet = 0u32;
+        let waiters = SyncWaiters::new();
+        waiters.register_with_packet(oper, (&mut packet as *mut u32).cast(), &awake);
+        assert!(!waiters.handoff(|| true, |_| panic!("handed work to an awake waiter")));
+        assert!(waiters.may_have_waiters());
+        let mut told = None;
+        waiters.notify_with(|_, asleep| told = Some(asleep));
+        assert_eq!(told, Some(false));
+        assert_eq!(awake.selected(), Selected::Operation(oper));
+
+        // A thread that blocks for real falls asleep once its spins and
+        // yields run out; from then on `handoff` gives it the work.
+        let waiters = std::sync::Arc::new(SyncWaiters::new());
+        let sleeper = {
+            let waiters = waiters.clone();
+            std::thread::spawn(move || {
+                let mut packet = 0u32;
+                let mut hook = 0u8;
+                let oper = Operation::hook(&mut hook);
+                Context::with(|cx| {
+                    waiters.register_with_packet(oper, (&mut packet as *mut u32).cast(), cx);
+                    cx.wait_until(None)
+                }) == Selected::Operation(oper)
+            })
+        };
+        while !waiters.handoff(|| true, |packet| assert!(!packet.is_null())) {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert!(sleeper.join().unwrap(), "the sleeper was selected");
     }
 }

@@ -20,9 +20,13 @@
 //! disconnected), it stores `Retry` and the waiter tries again. So a freed
 //! slot or a new message does not wait for the woken thread to be
 //! scheduled: with more threads than cores, senders and receivers keep
-//! going while the woken threads sleep. A send that finds a receiver
-//! blocked while the buffer is empty skips the ring and writes its message
-//! straight into that receiver's packet.
+//! going while the woken threads sleep. The partner does so only for a
+//! waiter that is asleep (`Context::is_asleep`): one still spinning or
+//! yielding is told `Retry` at once and does its own operation, on its own
+//! core, so the busiest thread does not do everyone's work and the
+//! waiters' lines do not move to it. A send that finds a receiver blocked
+//! and asleep while the buffer is empty skips the ring and writes its
+//! message straight into that receiver's packet.
 //!
 //! A select send that is reserved and then abandoned (`cancel_send`) moves
 //! `tail` back if no later send has claimed a slot yet; otherwise it
@@ -695,10 +699,10 @@ impl<T> Channel<T> {
     /// receives a message for it.
     #[inline]
     fn wake_receiver(&self) {
-        self.receivers.notify_with(|packet| {
+        self.receivers.notify_with(|packet, asleep| {
             let packet = packet.cast::<Packet<T>>();
             let mut token = ArrayToken::default();
-            if self.reserve_recv(&mut token) {
+            if asleep && self.reserve_recv(&mut token) {
                 // SAFETY: the token was just reserved on this channel.
                 if let Ok(msg) = unsafe { self.read_reserved(&mut token) } {
                     // SAFETY: on `receivers`, only `recv_slow` registers
@@ -719,14 +723,14 @@ impl<T> Channel<T> {
     /// sends its message for it.
     #[inline]
     fn wake_sender(&self) {
-        self.senders.notify_with(|packet| {
+        self.senders.notify_with(|packet, asleep| {
             // On `senders`, only `send_slow` registers packets, each a live
             // `Packet<T>` holding the sender's message, kept in place until
             // we store an outcome (as in `wake_receiver`).
             let packet = packet.cast::<Packet<T>>();
             let mut token = ArrayToken::default();
             let mut outcome = Outcome::Retry;
-            if self.reserve_send(&mut token) && !token.slot.is_null() {
+            if asleep && self.reserve_send(&mut token) && !token.slot.is_null() {
                 // SAFETY: the packet is alive and its message ours to move
                 // until the state store; with `Done` the sender never reads
                 // it again.

@@ -115,12 +115,14 @@ fn send_hands_off_to_a_blocked_receiver_only_when_the_buffer_is_empty() {
         let chan = chan.clone();
         std::thread::spawn(move || (chan.recv(None), chan.recv(None), chan.recv(None)))
     };
-    while !chan.receivers.may_have_waiters() {
-        std::thread::yield_now();
+    // The receiver waits on an empty buffer: once it sleeps (before, it is
+    // left to receive for itself), the message goes to its packet, and the
+    // ring is never touched.
+    let mut msg = 1;
+    while let Err(back) = chan.send_to_blocked_receiver(msg) {
+        msg = back;
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
-    // The receiver waits on an empty buffer: the message goes to its
-    // packet, and the ring is never touched.
-    assert_eq!(chan.send_to_blocked_receiver(1), Ok(()));
     assert_eq!(chan.tail.load(Ordering::SeqCst), 0);
     assert_eq!(chan.head.load(Ordering::SeqCst), 0);
     chan.send(2, None).unwrap();
