@@ -141,6 +141,23 @@ pub fn spin_until(mut ready: impl FnMut() -> bool) -> bool {
     false
 }
 
+/// The time one wait-loop spin (a spin hint) takes on this processor, in
+/// nanoseconds: the fastest of a few timed runs, so that a preemption
+/// during one does not count.
+#[cfg_attr(loom, allow(dead_code))]
+fn ns_per_spin() -> f64 {
+    const SPINS: u32 = 128;
+    (0..8)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..SPINS {
+                spin_loop();
+            }
+            start.elapsed().as_secs_f64() * 1e9 / f64::from(SPINS)
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
 #[cfg(not(loom))]
 std::thread_local! {
     /// The thread's spin budget, and a count of its waits (for probing).
@@ -157,12 +174,13 @@ std::thread_local! {
 /// A wait whose selection arrives after `k` spins raises the budget to at
 /// least `2k` (so it keeps catching partners that take as long); a wait that
 /// spins in vain lowers it by a quarter, so a budget that stops paying (the
-/// partner needs this thread's core) decays to nothing within a dozen waits,
-/// while one miss among catches costs little. A small budget never
-/// learns that a longer spin would have paid, so every `PROBE_EVERY`-th wait
-/// spins the full `MAX` (some hundreds of nanoseconds): if the partner is
-/// running on another core, that probe succeeds and the budget follows it
-/// up; if it is not, the probe costs `MAX` spins once in `PROBE_EVERY` waits.
+/// partner needs this thread's core) decays to nothing within twenty waits
+/// (a dozen at this machine's usual count), while one miss among catches
+/// costs little. A small budget never learns that a longer spin would have
+/// paid, so every `PROBE_EVERY`-th wait spins the full `max()` (`MAX_NS`):
+/// if the partner is running on another core, that probe succeeds and the
+/// budget follows it up; if it is not, the probe costs `MAX_NS` once in
+/// `PROBE_EVERY` waits.
 ///
 /// Under loom every spin is a scheduling point: there the budget is one
 /// check and never changes.
@@ -175,13 +193,33 @@ pub struct SpinBudget {
 // Under loom the budget is fixed at one spin and the constants go unused.
 #[cfg_attr(loom, allow(dead_code))]
 impl SpinBudget {
-    /// Upper bound of the budget, and the length of a probe. On a shared
-    /// 2-core machine 16 measured faster than 64 over the blocking cells
-    /// of the comparison harness, except where a round trip fits in the
-    /// longer spin (pingpong on an idle machine).
-    const MAX: u32 = 16;
+    /// Upper bound of the budget, and the length of a probe, in time: on a
+    /// shared 2-core machine 16 spins measured faster than 64 over the
+    /// blocking cells of the comparison harness, except where a round trip
+    /// fits in the longer spin (pingpong on an idle machine), and this is
+    /// about what 16 spins take there. How long a spin hint takes varies
+    /// more than tenfold between processors, so the count is derived from
+    /// this time once per process (`max`).
+    const MAX_NS: f64 = 400.0;
+    /// Bounds of the derived count.
+    const MAX_SPINS: std::ops::RangeInclusive<u32> = 4..=256;
     /// One wait in this many spins `MAX` whatever the budget.
     const PROBE_EVERY: u32 = 32;
+
+    /// Upper bound of the budget in spins, and the length of a probe:
+    /// `MAX_NS` at this processor's speed of spinning, measured once.
+    fn max() -> u32 {
+        // A cache of a fact about the machine, not synchronisation: std's
+        // `OnceLock`, outside the loom shim.
+        static MAX: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+        *MAX.get_or_init(|| Self::spins_for(ns_per_spin()))
+    }
+
+    /// The spins that last about `MAX_NS` when one takes `ns_per_spin`.
+    fn spins_for(ns_per_spin: f64) -> u32 {
+        let spins = (Self::MAX_NS / ns_per_spin.max(0.1)).round();
+        (spins as u32).clamp(*Self::MAX_SPINS.start(), *Self::MAX_SPINS.end())
+    }
 
     /// The budget for the current thread's next wait.
     #[inline]
@@ -192,7 +230,7 @@ impl SpinBudget {
             let waits = waits.wrapping_add(1);
             let _ = SPIN_STATE.try_with(|state| state.set((budget, waits)));
             let spins = if waits % Self::PROBE_EVERY == 0 {
-                Self::MAX
+                Self::max()
             } else {
                 budget
             };
@@ -215,7 +253,7 @@ impl SpinBudget {
         {
             let _ = SPIN_STATE.try_with(|state| {
                 let (budget, waits) = state.get();
-                let budget = budget.max(spin.saturating_mul(2)).min(Self::MAX);
+                let budget = budget.max(spin.saturating_mul(2)).min(Self::max());
                 state.set((budget, waits));
             });
         }

@@ -13,18 +13,29 @@ fn spin_budget_follows_what_spinning_achieves() {
         SpinBudget::current().caught(3);
         assert_eq!(budget(), 10);
         SpinBudget::current().caught(1000);
-        assert_eq!(budget(), SpinBudget::MAX);
-        for _ in 0..12 {
+        assert_eq!(budget(), SpinBudget::max());
+        for _ in 0..20 {
             SpinBudget::current().missed();
         }
         assert_eq!(budget(), 0);
         let probes = (0..SpinBudget::PROBE_EVERY)
-            .filter(|_| SpinBudget::current().spins() == SpinBudget::MAX)
+            .filter(|_| SpinBudget::current().spins() == SpinBudget::max())
             .count();
         assert_eq!(probes, 1);
     })
     .join()
     .unwrap();
+}
+
+#[test]
+fn spin_budget_bound_is_a_time() {
+    // 400 ns of spins: 15 spin hints of 26 ns, 133 of 3 ns; never below 4
+    // or above 256.
+    assert_eq!(SpinBudget::spins_for(26.0), 15);
+    assert_eq!(SpinBudget::spins_for(3.0), 133);
+    assert_eq!(SpinBudget::spins_for(140.0), 4);
+    assert_eq!(SpinBudget::spins_for(0.0), 256);
+    assert!(SpinBudget::MAX_SPINS.contains(&SpinBudget::max()));
 }
 
 #[test]
