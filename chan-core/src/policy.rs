@@ -203,7 +203,7 @@ impl SpinBudget {
     const MAX_NS: f64 = 400.0;
     /// Bounds of the derived count.
     const MAX_SPINS: std::ops::RangeInclusive<u32> = 4..=256;
-    /// One wait in this many spins `MAX` whatever the budget.
+    /// One wait in this many spins `max()` whatever the budget.
     const PROBE_EVERY: u32 = 32;
 
     /// Upper bound of the budget in spins, and the length of a probe:
