@@ -240,6 +240,12 @@ impl<T> Block<T> {
         (&group.msgs[index], &group.written[index])
     }
 
+    /// Slot `offset`'s `written` flag.
+    #[inline]
+    fn written(&self, offset: usize) -> &AtomicBool {
+        self.slot(offset).1
+    }
+
     /// Makes a fully released block empty again, for reuse.
     fn reset(&self) {
         self.next.store(ptr::null_mut(), Ordering::Relaxed);
@@ -261,19 +267,19 @@ impl<T> Block<T> {
         self.read.iter().all(|read| read.load(Ordering::Acquire))
     }
 
-    /// Waits until a claimed slot's sender has set its `written` flag.
+    /// Waits until the sender that claimed slot `offset` has written it.
     #[inline]
-    fn wait_write(written: &AtomicBool) {
-        if !written.load(Ordering::Acquire) {
-            Self::wait_write_slow(written);
+    fn wait_write(&self, offset: usize) {
+        if !self.written(offset).load(Ordering::Acquire) {
+            self.wait_write_slow(offset);
         }
     }
 
     #[cold]
-    fn wait_write_slow(written: &AtomicBool) {
+    fn wait_write_slow(&self, offset: usize) {
         probes::count(Event::UnwrittenSlotWait);
         let mut backoff = Backoff::new();
-        while !written.load(Ordering::Acquire) {
+        while !self.written(offset).load(Ordering::Acquire) {
             backoff.snooze();
         }
     }
@@ -807,7 +813,9 @@ impl<T> Channel<T> {
         // SAFETY: the claimed slot keeps its block live until we finish.
         let block_ref = unsafe { &*block };
         let (cell, written) = block_ref.slot(offset);
-        Block::<T>::wait_write(written);
+        if !written.load(Ordering::Acquire) {
+            block_ref.wait_write_slow(offset);
+        }
         // SAFETY: the slot is ours and written (its flag seen with
         // acquire). `MaybeUninit<T>` has the layout of `T`.
         let msg = unsafe { cell.with(|cell| cell).cast::<T>().read() };
@@ -1132,14 +1140,14 @@ impl<T> Drain<'_, T> {
                 // SAFETY: the drain owns the blocks from `block` on, and
                 // `block` holds position `head`.
                 let block = unsafe { &*self.block };
-                let (cell, written) = block.slot(offset);
                 let written = if self.wait_for_writers {
-                    Block::<T>::wait_write(written);
+                    block.wait_write(offset);
                     true
                 } else {
-                    written.load(Ordering::Acquire)
+                    block.written(offset).load(Ordering::Acquire)
                 };
                 if written && self.drop_messages {
+                    let (cell, _) = block.slot(offset);
                     // SAFETY: the message is written and owned by the
                     // drain; `head` already moved past it, so a panic in
                     // its drop cannot make it dropped twice.
