@@ -108,15 +108,26 @@ fn earliest_deadline_takes_the_soonest_of_timers_and_timeout() {
 
 /// A select blocked on three flavors at once is woken by a send on each
 /// in turn and receives exactly what was sent.
+///
+/// The sender waits for each message to be received before it sends the
+/// next, and keeps every sender alive until the last one was received: a
+/// channel whose senders are gone is itself a ready receive (it reports the
+/// disconnection), so with the senders dropped early a select may rightly
+/// pick an empty, disconnected arm.
 #[test]
 fn blocked_select_is_woken_by_each_flavor() {
     let (array_s, array_r) = bounded::<u32>(1);
     let (list_s, list_r) = unbounded::<u32>();
     let (zero_s, zero_r) = bounded::<u32>(0);
+    let (received_s, received_r) = bounded::<()>(0);
     let sender = thread::spawn(move || {
         array_s.send(1).unwrap();
+        received_r.recv().unwrap();
         list_s.send(2).unwrap();
+        received_r.recv().unwrap();
         zero_s.send(3).unwrap();
+        received_r.recv().unwrap();
+        (array_s, list_s, zero_s)
     });
     let mut got = Vec::new();
     for _ in 0..3 {
@@ -134,9 +145,9 @@ fn blocked_select_is_woken_by_each_flavor() {
             assert_eq!(index, zero_index);
             oper.recv(&zero_r).unwrap()
         });
+        received_s.send(()).unwrap();
     }
-    sender.join().unwrap();
-    got.sort_unstable();
+    drop(sender.join().unwrap());
     assert_eq!(got, [1, 2, 3]);
 }
 
