@@ -240,12 +240,6 @@ impl<T> Block<T> {
         (&group.msgs[index], &group.written[index])
     }
 
-    /// Slot `offset`'s `written` flag.
-    #[inline]
-    fn written(&self, offset: usize) -> &AtomicBool {
-        self.slot(offset).1
-    }
-
     /// Makes a fully released block empty again, for reuse.
     fn reset(&self) {
         self.next.store(ptr::null_mut(), Ordering::Relaxed);
@@ -267,19 +261,19 @@ impl<T> Block<T> {
         self.read.iter().all(|read| read.load(Ordering::Acquire))
     }
 
-    /// Waits until the sender that claimed slot `offset` has written it.
+    /// Waits until a claimed slot's sender has set its `written` flag.
     #[inline]
-    fn wait_write(&self, offset: usize) {
-        if !self.written(offset).load(Ordering::Acquire) {
-            self.wait_write_slow(offset);
+    fn wait_write(written: &AtomicBool) {
+        if !written.load(Ordering::Acquire) {
+            Self::wait_write_slow(written);
         }
     }
 
     #[cold]
-    fn wait_write_slow(&self, offset: usize) {
+    fn wait_write_slow(written: &AtomicBool) {
         probes::count(Event::UnwrittenSlotWait);
         let mut backoff = Backoff::new();
-        while !self.written(offset).load(Ordering::Acquire) {
+        while !written.load(Ordering::Acquire) {
             backoff.snooze();
         }
     }
@@ -813,9 +807,7 @@ impl<T> Channel<T> {
         // SAFETY: the claimed slot keeps its block live until we finish.
         let block_ref = unsafe { &*block };
         let (cell, written) = block_ref.slot(offset);
-        if !written.load(Ordering::Acquire) {
-            block_ref.wait_write_slow(offset);
-        }
+        Block::<T>::wait_write(written);
         // SAFETY: the slot is ours and written (its flag seen with
         // acquire). `MaybeUninit<T>` has the layout of `T`.
         let msg = unsafe { cell.with(|cell| cell).cast::<T>().read() };
@@ -1140,14 +1132,14 @@ impl<T> Drain<'_, T> {
                 // SAFETY: the drain owns the blocks from `block` on, and
                 // `block` holds position `head`.
                 let block = unsafe { &*self.block };
+                let (cell, written) = block.slot(offset);
                 let written = if self.wait_for_writers {
-                    block.wait_write(offset);
+                    Block::<T>::wait_write(written);
                     true
                 } else {
-                    block.written(offset).load(Ordering::Acquire)
+                    written.load(Ordering::Acquire)
                 };
                 if written && self.drop_messages {
-                    let (cell, _) = block.slot(offset);
                     // SAFETY: the message is written and owned by the
                     // drain; `head` already moved past it, so a panic in
                     // its drop cannot make it dropped twice.
