@@ -62,6 +62,7 @@ impl Backoff {
                 spin_loop();
             }
         } else {
+            crate::probes::count(crate::probes::Event::Yield);
             yield_now();
         }
         if self.step <= Self::YIELD_LIMIT {
@@ -331,6 +332,7 @@ pub fn yield_until(
         if deadline.is_some_and(|deadline| before >= deadline) {
             return false;
         }
+        crate::probes::count(crate::probes::Event::Yield);
         yield_now();
         let took = before.elapsed();
         if took < IDLE_YIELD {

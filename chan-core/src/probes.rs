@@ -1,7 +1,7 @@
 //! Counters of slow-path events, for performance work: how often receives
 //! wait for a claimed slot to be written, how often operations register in
 //! a wait queue, how often a partner completes a blocked operation on its
-//! behalf, how often a waiter parks. Per process, read with [`counts`].
+//! behalf, how often a waiter yields or parks, how often a select waits. Per process, read with [`counts`].
 //!
 //! Only with the `probes` cargo feature: without it [`count`] compiles to
 //! nothing and [`counts`] reads zeros, so a normal build pays nothing.
@@ -23,6 +23,10 @@ pub enum Event {
     CompletedOnBehalf,
     /// A waiter parked its thread (after spinning and yielding).
     Park,
+    /// A select found no operation ready and registered with its channels.
+    SelectWait,
+    /// A waiting thread yielded the processor.
+    Yield,
 }
 
 /// How many times each event happened since the start (or [`reset`]).
@@ -36,10 +40,14 @@ pub struct Counts {
     pub completed_on_behalf: u64,
     /// [`Event::Park`].
     pub parks: u64,
+    /// [`Event::SelectWait`].
+    pub select_waits: u64,
+    /// [`Event::Yield`].
+    pub yields: u64,
 }
 
 #[cfg(feature = "probes")]
-static COUNTS: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
+static COUNTS: [AtomicU64; 6] = [const { AtomicU64::new(0) }; 6];
 
 /// Counts one `event` (nothing without the `probes` feature).
 #[inline(always)]
@@ -70,6 +78,8 @@ pub fn counts() -> Counts {
             registrations: read(Event::Registration),
             completed_on_behalf: read(Event::CompletedOnBehalf),
             parks: read(Event::Park),
+            select_waits: read(Event::SelectWait),
+            yields: read(Event::Yield),
         }
     }
     #[cfg(not(feature = "probes"))]

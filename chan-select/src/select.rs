@@ -27,7 +27,7 @@
 //! that would not block, without performing it.
 
 use chan_core::internal::{
-    random_below, read, receiver_channel_id, sender_channel_id, sleep_until, write, Context,
+    probes, random_below, read, receiver_channel_id, sender_channel_id, sleep_until, write, Context,
     Operation, Readiness, SelectHandle, Selected, Token,
 };
 use chan_core::{
@@ -814,6 +814,7 @@ fn register_and_wait(
         }
     }
     if state == Selected::Waiting {
+        probes::count(probes::Event::SelectWait);
         state = cx.wait_until(earliest_deadline(entries, timeout));
     }
     for place in 0..subscribed {

@@ -7,7 +7,9 @@
 //! `cargo run --release -p chan-benches --features probes --bin probes [N] [REPS]`
 //!
 //! Workloads: one producer and one consumer through `unbounded()` and
-//! `bounded(1)`, and four producers into one consumer through `bounded(1)`.
+//! `bounded(1)`, four producers into one consumer through `bounded(1)`, and
+//! four producers each into a `bounded(1)` of its own, one consumer
+//! selecting over the four (the comparison harness's `select_rx`).
 //! Each runs REPS times (default 20); the table gives the median and the
 //! worst repetition of each figure, since the slow states come and go from
 //! run to run.
@@ -25,19 +27,36 @@ struct Figures {
     registrations: f64,
     on_behalf: f64,
     parks: f64,
+    select_waits: f64,
+    yields: f64,
 }
 
-fn run(capacity: Option<usize>, producers: usize, n: usize) -> Figures {
-    let (s, r) = match capacity {
-        Some(cap) => chan_core::bounded(cap),
-        None => chan_core::unbounded(),
+/// How the consumer receives.
+#[derive(Clone, Copy)]
+enum Receive {
+    /// `recv` on the one channel all producers share.
+    Shared,
+    /// A `Select` over one channel per producer.
+    Select,
+}
+
+fn run(capacity: Option<usize>, producers: usize, receive: Receive, n: usize) -> Figures {
+    let channels = match receive {
+        Receive::Shared => 1,
+        Receive::Select => producers,
     };
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..channels)
+        .map(|_| match capacity {
+            Some(cap) => chan::bounded(cap),
+            None => chan::unbounded(),
+        })
+        .unzip();
     probes::reset();
     let cpu = process_cpu_ns();
     let start = Instant::now();
     let handles: Vec<_> = (0..producers)
-        .map(|_| {
-            let s = s.clone();
+        .map(|producer| {
+            let s = senders[producer % channels].clone();
             thread::spawn(move || {
                 for i in 0..n / producers {
                     s.send(i).unwrap();
@@ -45,22 +64,42 @@ fn run(capacity: Option<usize>, producers: usize, n: usize) -> Figures {
             })
         })
         .collect();
-    drop(s);
-    let mut received = 0;
-    while r.recv().is_ok() {
-        received += 1;
+    // The originals in `senders` live until every message is received, so
+    // no channel disconnects (a select would take a disconnected channel
+    // for a ready one).
+    let total = n / producers * producers;
+    match receive {
+        Receive::Shared => {
+            for _ in 0..total {
+                receivers[0].recv().unwrap();
+            }
+        }
+        Receive::Select => {
+            let mut sel = chan::Select::new();
+            for r in &receivers {
+                sel.recv(r);
+            }
+            for _ in 0..total {
+                let oper = sel.select();
+                let index = oper.index();
+                oper.recv(&receivers[index]).unwrap();
+            }
+        }
     }
+    let received = total;
+    drop(senders);
     for handle in handles {
         handle.join().unwrap();
     }
     let wall = start.elapsed();
     let cpu_ns = process_cpu_ns() - cpu;
-    assert_eq!(received, n / producers * producers, "lost messages");
     let Counts {
         unwritten_slot_waits,
         registrations,
         completed_on_behalf,
         parks,
+        select_waits,
+        yields,
     } = probes::counts();
     let per = |count: u64| count as f64 / received as f64;
     Figures {
@@ -70,6 +109,8 @@ fn run(capacity: Option<usize>, producers: usize, n: usize) -> Figures {
         registrations: per(registrations),
         on_behalf: per(completed_on_behalf),
         parks: per(parks),
+        select_waits: per(select_waits),
+        yields: per(yields),
     }
 }
 
@@ -89,27 +130,32 @@ fn main() {
         "N = {n}, {reps} repetitions, {} CPUs; per message: median (worst)",
         thread::available_parallelism().map_or(1, |c| c.get())
     );
-    println!("| workload | wall ns | CPU ns | unwritten-slot waits | registrations | completed on behalf | parks |");
-    println!("|---|---|---|---|---|---|---|");
-    for (name, capacity, producers) in [
-        ("spsc unbounded", None, 1),
-        ("spsc bounded(1)", Some(1), 1),
-        ("mpsc bounded(1), 4 producers", Some(1), 4),
+    println!("| workload | wall ns | CPU ns | unwritten-slot waits | registrations | completed on behalf | parks | select waits | yields |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for (name, capacity, producers, receive) in [
+        ("spsc unbounded", None, 1, Receive::Shared),
+        ("spsc bounded(1)", Some(1), 1, Receive::Shared),
+        ("mpsc bounded(1), 4 producers", Some(1), 4, Receive::Shared),
+        ("select over 4 bounded(1), 4 producers", Some(1), 4, Receive::Select),
     ] {
-        let runs: Vec<Figures> = (0..reps).map(|_| run(capacity, producers, n)).collect();
+        let runs: Vec<Figures> = (0..reps)
+            .map(|_| run(capacity, producers, receive, n))
+            .collect();
         let cell = |get: fn(&Figures) -> f64, digits: usize| {
             let values: Vec<f64> = runs.iter().map(get).collect();
             let worst = values.iter().copied().fold(0.0, f64::max);
             format!("{:.*} ({:.*})", digits, median(values), digits, worst)
         };
         println!(
-            "| {name} | {} | {} | {} | {} | {} | {} |",
+            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} |",
             cell(|f| f.wall_ns, 1),
             cell(|f| f.cpu_ns, 1),
             cell(|f| f.unwritten, 4),
             cell(|f| f.registrations, 4),
             cell(|f| f.on_behalf, 4),
             cell(|f| f.parks, 4),
+            cell(|f| f.select_waits, 4),
+            cell(|f| f.yields, 4),
         );
     }
 }
