@@ -27,8 +27,8 @@
 //! that would not block, without performing it.
 
 use chan_core::internal::{
-    probes, random_below, read, receiver_channel_id, sender_channel_id, sleep_until, write, Context,
-    Operation, Readiness, SelectHandle, Selected, Token,
+    probes, random_below, read, receiver_channel_id, sender_channel_id, sleep_until, write,
+    Context, Operation, Readiness, SelectHandle, Selected, Token,
 };
 use chan_core::{
     ReadyTimeoutError, Receiver, RecvError, SelectTimeoutError, SendError, Sender, TryReadyError,
@@ -107,6 +107,13 @@ impl<'a> Entries<'a> {
             self.inline_len += 1;
             return;
         }
+        self.push_spilled(entry);
+    }
+
+    /// `push` once the inline entries are full.
+    #[cold]
+    #[inline(never)]
+    fn push_spilled(&mut self, entry: Entry<'a>) {
         if self.spilled.is_empty() {
             let mut spilled = Vec::with_capacity(2 * INLINE_ENTRIES);
             spilled.extend_from_slice(self.as_slice());
@@ -213,6 +220,7 @@ impl<'a> Select<'a> {
     /// let sel = chan_select::Select::new();
     /// # drop(sel);
     /// ```
+    #[inline]
     pub fn new() -> Select<'a> {
         Select {
             entries: Entries::new(),
@@ -244,6 +252,7 @@ impl<'a> Select<'a> {
         }
     }
 
+    #[inline]
     fn add(
         &mut self,
         handle: &'a dyn SelectHandle,
@@ -273,6 +282,7 @@ impl<'a> Select<'a> {
     /// oper.send(&s, 3).unwrap();
     /// assert_eq!(r.recv(), Ok(3));
     /// ```
+    #[inline]
     pub fn send<T>(&mut self, s: &'a Sender<T>) -> usize {
         self.add(s, sender_channel_id(s), Direction::Send)
     }
@@ -288,6 +298,7 @@ impl<'a> Select<'a> {
     /// assert_eq!(oper.index(), index);
     /// assert_eq!(oper.recv(&r), Ok(4));
     /// ```
+    #[inline]
     pub fn recv<T>(&mut self, r: &'a Receiver<T>) -> usize {
         self.add(r, receiver_channel_id(r), Direction::Recv)
     }

@@ -136,7 +136,12 @@ fn main() {
         ("spsc unbounded", None, 1, Receive::Shared),
         ("spsc bounded(1)", Some(1), 1, Receive::Shared),
         ("mpsc bounded(1), 4 producers", Some(1), 4, Receive::Shared),
-        ("select over 4 bounded(1), 4 producers", Some(1), 4, Receive::Select),
+        (
+            "select over 4 bounded(1), 4 producers",
+            Some(1),
+            4,
+            Receive::Select,
+        ),
     ] {
         let runs: Vec<Figures> = (0..reps)
             .map(|_| run(capacity, producers, receive, n))
