@@ -25,9 +25,14 @@ fn select_macro_by_path() {
 fn select_macro_imported() {
     let (s1, r1) = unbounded::<i32>();
     let (s2, r2) = bounded::<i32>(1);
-    thread::spawn(move || {
+    // The thread hands its sender back, and it is dropped only after both
+    // selects: a receive on an empty, disconnected channel is ready, so with
+    // `s1` gone after the first select took the 10, the second could pick
+    // `recv(r1)` and unwrap `Err(RecvError)`.
+    let sender = thread::spawn(move || {
         thread::sleep(Duration::from_millis(20));
         s1.send(10).unwrap();
+        s1
     });
     let mut got = Vec::new();
     for _ in 0..2 {
@@ -36,6 +41,7 @@ fn select_macro_imported() {
             send(s2, 20) -> res => res.unwrap(),
         }
     }
+    drop(sender.join().unwrap());
     assert_eq!(got, [10]);
     assert_eq!(r2.try_recv(), Ok(20));
 }
