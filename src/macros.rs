@@ -72,14 +72,15 @@
 /// ```
 /// use chan::{select, unbounded};
 /// use std::thread;
-/// use std::time::Duration;
 ///
 /// let (s1, r1) = unbounded();
 /// let (s2, r2) = unbounded();
+/// let (go_s, go_r) = unbounded::<()>();
 ///
 /// thread::spawn(move || s1.send("fast").unwrap());
+/// // This one waits for a go-ahead that comes only after the select.
 /// thread::spawn(move || {
-///     thread::sleep(Duration::from_millis(500));
+///     go_r.recv().unwrap();
 ///     s2.send("slow").unwrap();
 /// });
 ///
@@ -88,6 +89,8 @@
 ///     recv(r2) -> msg => msg.unwrap(),
 /// };
 /// assert_eq!(winner, "fast");
+/// go_s.send(()).unwrap();
+/// assert_eq!(r2.recv(), Ok("slow"));
 /// ```
 ///
 /// Send or receive, whichever can proceed, and give up after a timeout:
