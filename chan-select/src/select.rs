@@ -560,6 +560,21 @@ struct VisitOrder {
 const INLINE_ORDER: usize = 32;
 
 impl VisitOrder {
+    /// An order whose first place holds `first` (drawn by the caller: 0
+    /// when biased, else uniformly at random).
+    fn starting_with(len: usize, biased: bool, first: usize) -> VisitOrder {
+        let mut order = VisitOrder::new(len, biased);
+        if !biased {
+            if order.spilled.is_empty() {
+                order.inline.swap(0, first);
+            } else {
+                order.spilled.swap(0, first);
+            }
+            order.drawn = 1;
+        }
+        order
+    }
+
     fn new(len: usize, biased: bool) -> VisitOrder {
         let mut inline = [0u8; INLINE_ORDER];
         for (place, position) in inline.iter_mut().enumerate() {
@@ -651,15 +666,28 @@ fn run_select<'a>(
         wait_out(timeout);
         return None;
     }
-    let mut order = VisitOrder::new(entries.len(), biased);
+    // The first visit, which usually wins, before any order is built: the
+    // first place of a uniformly random permutation is a uniformly random
+    // entry, and the order drawn later goes on from it.
+    let first = if biased {
+        0
+    } else {
+        random_below(entries.len())
+    };
     let mut token = Token::default();
+    if entries[first].handle.try_select(&mut token) {
+        return Some(selected(token, &entries[first]));
+    }
+    let mut order = VisitOrder::starting_with(entries.len(), biased, first);
+    let mut from_place = 1;
     loop {
-        for place in 0..entries.len() {
+        for place in from_place..entries.len() {
             let entry = &entries[order.position(place)];
             if entry.handle.try_select(&mut token) {
                 return Some(selected(token, entry));
             }
         }
+        from_place = 0;
         if timed_out(timeout) {
             if record_blocked(entries) && still_blocked(entries) {
                 return None;
