@@ -1,7 +1,8 @@
 //! Counters of slow-path events, for performance work: how often receives
 //! wait for a claimed slot to be written, how often operations register in
 //! a wait queue, how often a partner completes a blocked operation on its
-//! behalf, how often a waiter yields or parks, how often a select waits. Per process, read with [`counts`].
+//! behalf, how often a waiter yields or parks, how often a select waits.
+//! Per process, read with [`counts`].
 //!
 //! Only with the `probes` cargo feature: without it [`count`] compiles to
 //! nothing and [`counts`] reads zeros, so a normal build pays nothing.

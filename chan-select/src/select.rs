@@ -565,12 +565,7 @@ impl VisitOrder {
     fn starting_with(len: usize, biased: bool, first: usize) -> VisitOrder {
         let mut order = VisitOrder::new(len, biased);
         if !biased {
-            if order.spilled.is_empty() {
-                order.inline.swap(0, first);
-            } else {
-                order.spilled.swap(0, first);
-            }
-            order.drawn = 1;
+            order.draw(0, first);
         }
         order
     }
@@ -597,19 +592,25 @@ impl VisitOrder {
     fn position(&mut self, place: usize) -> usize {
         if place >= self.drawn {
             debug_assert_eq!(place, self.drawn, "places are visited in order");
-            let pick = place + random_below(self.len - place);
-            if self.spilled.is_empty() {
-                self.inline.swap(place, pick);
-            } else {
-                self.spilled.swap(place, pick);
-            }
-            self.drawn = place + 1;
+            self.draw(place, place + random_below(self.len - place));
         }
         if self.spilled.is_empty() {
             usize::from(self.inline[place])
         } else {
             self.spilled[place]
         }
+    }
+
+    /// One Fisher-Yates step: `place`, the next undrawn one, gets the
+    /// position now at `pick` (`place <= pick < len`).
+    #[inline]
+    fn draw(&mut self, place: usize, pick: usize) {
+        if self.spilled.is_empty() {
+            self.inline.swap(place, pick);
+        } else {
+            self.spilled.swap(place, pick);
+        }
+        self.drawn = place + 1;
     }
 }
 

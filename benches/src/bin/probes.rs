@@ -86,7 +86,6 @@ fn run(capacity: Option<usize>, producers: usize, receive: Receive, n: usize) ->
             }
         }
     }
-    let received = total;
     drop(senders);
     for handle in handles {
         handle.join().unwrap();
@@ -101,10 +100,10 @@ fn run(capacity: Option<usize>, producers: usize, receive: Receive, n: usize) ->
         select_waits,
         yields,
     } = probes::counts();
-    let per = |count: u64| count as f64 / received as f64;
+    let per = |count: u64| count as f64 / total as f64;
     Figures {
-        wall_ns: wall.as_nanos() as f64 / received as f64,
-        cpu_ns: cpu_ns as f64 / received as f64,
+        wall_ns: wall.as_nanos() as f64 / total as f64,
+        cpu_ns: cpu_ns as f64 / total as f64,
         unwritten: per(unwritten_slot_waits),
         registrations: per(registrations),
         on_behalf: per(completed_on_behalf),

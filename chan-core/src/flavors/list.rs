@@ -261,23 +261,6 @@ impl<T> Block<T> {
         self.read.iter().all(|read| read.load(Ordering::Acquire))
     }
 
-    /// Waits until a claimed slot's sender has set its `written` flag.
-    #[inline]
-    fn wait_write(written: &AtomicBool) {
-        if !written.load(Ordering::Acquire) {
-            Self::wait_write_slow(written);
-        }
-    }
-
-    #[cold]
-    fn wait_write_slow(written: &AtomicBool) {
-        probes::count(Event::UnwrittenSlotWait);
-        let mut backoff = Backoff::new();
-        while !written.load(Ordering::Acquire) {
-            backoff.snooze();
-        }
-    }
-
     /// Waits until the next block is linked, and returns it.
     #[inline]
     fn wait_next(&self) -> *mut Block<T> {
@@ -289,6 +272,23 @@ impl<T> Block<T> {
             }
             backoff.snooze();
         }
+    }
+}
+
+/// Waits until a claimed slot's sender has set its `written` flag.
+#[inline]
+fn wait_written(written: &AtomicBool) {
+    if !written.load(Ordering::Acquire) {
+        wait_written_slow(written);
+    }
+}
+
+#[cold]
+fn wait_written_slow(written: &AtomicBool) {
+    probes::count(Event::UnwrittenSlotWait);
+    let mut backoff = Backoff::new();
+    while !written.load(Ordering::Acquire) {
+        backoff.snooze();
     }
 }
 
@@ -807,7 +807,7 @@ impl<T> Channel<T> {
         // SAFETY: the claimed slot keeps its block live until we finish.
         let block_ref = unsafe { &*block };
         let (cell, written) = block_ref.slot(offset);
-        Block::<T>::wait_write(written);
+        wait_written(written);
         // SAFETY: the slot is ours and written (its flag seen with
         // acquire). `MaybeUninit<T>` has the layout of `T`.
         let msg = unsafe { cell.with(|cell| cell).cast::<T>().read() };
@@ -1134,7 +1134,7 @@ impl<T> Drain<'_, T> {
                 let block = unsafe { &*self.block };
                 let (cell, written) = block.slot(offset);
                 let written = if self.wait_for_writers {
-                    Block::<T>::wait_write(written);
+                    wait_written(written);
                     true
                 } else {
                     written.load(Ordering::Acquire)
