@@ -365,6 +365,19 @@ impl<T> Sender<T> {
     }
 }
 
+impl<T> Sender<T> {
+    /// The zero-flavor channel behind this sender, if it is one: its async
+    /// send waits differently (`zero::Channel::poll_send`).
+    #[cfg(feature = "async")]
+    #[inline]
+    pub(crate) fn zero_channel(&self) -> Option<&zero::Channel<T>> {
+        match &self.flavor {
+            SenderFlavor::Zero(chan) => Some(chan),
+            _ => None,
+        }
+    }
+}
+
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
         // SAFETY: the handle is being dropped and is not used again.
@@ -826,6 +839,15 @@ impl<T> SelectHandle for Sender<T> {
     fn unwatch(&self, oper: Operation) {
         forward_select_handle!(self, handle => handle.unwatch(oper))
     }
+    fn register_task(&self, oper: Operation, cx: &Context) -> bool {
+        forward_select_handle!(self, handle => handle.register_task(oper, cx))
+    }
+    fn unregister_task(&self, oper: Operation) {
+        forward_select_handle!(self, handle => handle.unregister_task(oper))
+    }
+    fn pass_on(&self) {
+        forward_select_handle!(self, handle => handle.pass_on())
+    }
     unsafe fn cancel(&self, token: &mut Token) {
         // SAFETY: forwarded caller contract: the reservation was made on this
         // sender's channel.
@@ -881,6 +903,15 @@ impl<T> SelectHandle for Receiver<T> {
     }
     fn unwatch(&self, oper: Operation) {
         self.with_handle(|handle| handle.unwatch(oper))
+    }
+    fn register_task(&self, oper: Operation, cx: &Context) -> bool {
+        self.with_handle(|handle| handle.register_task(oper, cx))
+    }
+    fn unregister_task(&self, oper: Operation) {
+        self.with_handle(|handle| handle.unregister_task(oper))
+    }
+    fn pass_on(&self) {
+        self.with_handle(|handle| handle.pass_on())
     }
     unsafe fn cancel(&self, token: &mut Token) {
         // SAFETY: forwarded caller contract: the reservation was made on this

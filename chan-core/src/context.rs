@@ -38,6 +38,16 @@ impl Operation {
         assert!(address > 2, "operation hook at an impossible address");
         Operation(address)
     }
+
+    /// Like [`Operation::hook`], from a shared reference: for a value that
+    /// cannot move while borrowed (the entries of a `Select` that an
+    /// awaited select borrows mutably).
+    #[inline]
+    pub fn of<T>(value: &T) -> Operation {
+        let address = value as *const T as usize;
+        assert!(address > 2, "operation hook at an impossible address");
+        Operation(address)
+    }
 }
 
 /// What a waiter's state word says.
@@ -153,12 +163,28 @@ impl Context {
         )
     }
 
-    /// Creates a context for an async task: a successful selection wakes
-    /// `waker` instead of unparking a thread. `owner_id` must be unique among
-    /// live waiters (a task's address, say). Nothing uses it yet: it is the
-    /// seam for async waiters in the same wait queues.
-    pub fn for_task(waker: Waker, owner_id: usize) -> Context {
-        Context::new(WakeTarget::Task(waker), owner_id)
+    /// Creates a context for an async task (`crate::task`): a successful
+    /// selection wakes `waker` instead of unparking a thread. Its owner id
+    /// is the context's own address, which no thread's id ever equals.
+    pub fn for_task(waker: Waker) -> Context {
+        Context::new(WakeTarget::Task(waker), 0)
+    }
+
+    /// The one operation of a single-operation task wait: the context's own
+    /// address, which stays put while anyone holds the context.
+    #[inline]
+    pub fn operation(&self) -> Operation {
+        Operation::of(&*self.inner)
+    }
+
+    /// True if this is a task context whose waker wakes the same task as
+    /// `waker`, so a registration made with it still reaches the task.
+    #[inline]
+    pub fn wakes(&self, waker: &Waker) -> bool {
+        match &self.inner.target {
+            WakeTarget::Task(mine) => mine.will_wake(waker),
+            WakeTarget::Thread(_) => false,
+        }
     }
 
     fn new(target: WakeTarget, owner_id: usize) -> Context {
@@ -222,7 +248,10 @@ impl Context {
     /// The identifier of the thread or task that owns this context.
     #[inline]
     pub fn owner_id(&self) -> usize {
-        self.inner.owner_id
+        match &self.inner.target {
+            WakeTarget::Thread(_) => self.inner.owner_id,
+            WakeTarget::Task(_) => &*self.inner as *const ContextInner as usize,
+        }
     }
 
     /// Times the thread yields (re-checking in between) before it parks.
@@ -351,8 +380,9 @@ mod tests {
     #[test]
     fn task_context_wakes_its_waker() {
         let counter = std::sync::Arc::new(CountingWaker(StdAtomicUsize::new(0)));
-        let cx = Context::for_task(Waker::from(counter.clone()), 42);
-        assert_eq!(cx.owner_id(), 42);
+        let cx = Context::for_task(Waker::from(counter.clone()));
+        assert_ne!(cx.owner_id(), current_thread_id());
+        assert_eq!(cx.operation(), Operation::of(&*cx.inner));
         cx.unpark();
         cx.unpark();
         assert_eq!(counter.0.load(Ordering::SeqCst), 2);

@@ -92,6 +92,26 @@ pub trait SelectHandle {
     unsafe fn cancel(&self, token: &mut Token) {
         let _ = token;
     }
+
+    /// Registers an async task's wait (`crate::task`). Unlike a thread's,
+    /// a task's registration must never be completed for it by a partner,
+    /// so that a message moves only in the poll that returns it (cancel
+    /// safety): queue flavors register it like a select operation (no
+    /// packet: the partner only wakes it), the zero flavor as an observer.
+    fn register_task(&self, oper: Operation, cx: &Context) -> bool {
+        self.register(oper, cx)
+    }
+
+    /// Removes a registration made by `register_task`.
+    fn unregister_task(&self, oper: Operation) {
+        self.unregister(oper)
+    }
+
+    /// A task's registration here was selected, and so given the one
+    /// wake-up of a change, but the task gave its wait up without acting on
+    /// it (its future was dropped): wake another waiter in its place, so
+    /// that no waiter sleeps through a message or a free slot.
+    fn pass_on(&self) {}
 }
 
 impl<T: SelectHandle + ?Sized> SelectHandle for &T {
@@ -125,5 +145,14 @@ impl<T: SelectHandle + ?Sized> SelectHandle for &T {
     unsafe fn cancel(&self, token: &mut Token) {
         // SAFETY: forwarded caller contract.
         unsafe { (**self).cancel(token) }
+    }
+    fn register_task(&self, oper: Operation, cx: &Context) -> bool {
+        (**self).register_task(oper, cx)
+    }
+    fn unregister_task(&self, oper: Operation) {
+        (**self).unregister_task(oper)
+    }
+    fn pass_on(&self) {
+        (**self).pass_on()
     }
 }

@@ -15,12 +15,16 @@ mod context;
 mod counter;
 mod err;
 mod flavors;
+#[cfg(feature = "async")]
+mod future;
 mod handle;
 mod packet;
 mod policy;
 mod probes;
 #[doc(hidden)]
 pub mod sync;
+#[cfg(feature = "async")]
+mod task;
 mod waiters;
 
 pub use channel::{after, at, bounded, never, tick, unbounded};
@@ -29,6 +33,8 @@ pub use err::{
     ReadyTimeoutError, RecvError, RecvTimeoutError, SelectTimeoutError, SendError,
     SendTimeoutError, TryReadyError, TryRecvError, TrySelectError, TrySendError,
 };
+#[cfg(feature = "async")]
+pub use future::{RecvFuture, RecvStream, SendFuture, SendSink};
 
 /// The interface between the channels and the select engine (`chan-select`).
 /// Not part of the public API: it may change in any release.
@@ -38,6 +44,8 @@ pub mod internal {
     pub use crate::context::{Context, Operation, Selected};
     pub use crate::handle::{Readiness, SelectHandle, Token};
     pub use crate::policy::{random_below, sleep_until};
+    #[cfg(feature = "async")]
+    pub use crate::task::{Arms, Interest, Next, TaskWait};
 
     /// Slow-path event counters (the `probes` feature).
     pub mod probes {

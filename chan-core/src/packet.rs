@@ -50,9 +50,10 @@ pub enum Outcome {
 
 /// The place where one message changes hands (see the module header).
 pub struct Packet<T> {
-    /// True if the packet lives in a blocked thread's stack frame (its owner
-    /// lets it go); false if it is a heap allocation of a select
-    /// registration (see `free_heap`).
+    /// True if the packet belongs to its waiter, which lets it go: a
+    /// blocked thread's stack frame, or an async send's own allocation
+    /// (`owned_on_heap`); false if it is a heap allocation of a select
+    /// registration, freed by its reader (see `free_heap`).
     on_stack: bool,
     /// `PENDING`, then `DONE` or `RETRY`, stored once.
     state: AtomicUsize,
@@ -81,7 +82,34 @@ impl<T> Packet<T> {
         }))
     }
 
-    /// True for a stack packet, false for a heap one.
+    /// A packet for an async sender waiting in a zero channel, holding its
+    /// message: it behaves as a blocked thread's stack packet (the waiter
+    /// owns it and frees it with `free_owned`), but lives on the heap so
+    /// the waiting future may move.
+    pub fn owned_on_heap(msg: T) -> *mut Packet<T> {
+        Box::into_raw(Box::new(Packet::on_stack(Some(msg))))
+    }
+
+    /// Frees a packet made by `owned_on_heap`, returning the message it
+    /// still holds, if any.
+    ///
+    /// # Safety
+    /// `packet` must come from `owned_on_heap`, and no partner may reach
+    /// it any more (unregistered, or the selecting partner stored the
+    /// state).
+    pub unsafe fn free_owned(packet: *mut Packet<T>) -> Option<T> {
+        // SAFETY: by the caller's contract we are its only user; it came
+        // from `Box::into_raw`.
+        let packet = unsafe { Box::from_raw(packet) };
+        debug_assert!(packet.on_stack);
+        packet.msg.with_mut(|msg| {
+            // SAFETY: we own the packet.
+            unsafe { (*msg).take() }
+        })
+    }
+
+    /// True for a packet its waiter owns (see `on_stack`), false for a
+    /// select registration's heap packet.
     pub fn is_on_stack(&self) -> bool {
         self.on_stack
     }

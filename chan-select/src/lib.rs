@@ -19,6 +19,10 @@
 #![deny(missing_docs)]
 #![warn(unsafe_op_in_unsafe_fn)]
 
+#[cfg(feature = "async")]
+mod awaited;
 mod select;
 
+#[cfg(feature = "async")]
+pub use awaited::{ReadyFuture, SelectFuture};
 pub use select::{Select, SelectedOperation};

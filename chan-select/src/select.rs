@@ -62,9 +62,9 @@ const INLINE_ENTRIES: usize = 4;
 
 /// One operation added to a `Select`.
 #[derive(Clone, Copy)]
-struct Entry<'a> {
-    handle: &'a dyn SelectHandle,
-    index: usize,
+pub(crate) struct Entry<'a> {
+    pub(crate) handle: &'a dyn SelectHandle,
+    pub(crate) index: usize,
     channel_id: usize,
     direction: Direction,
     /// The stamp of the last `observe` that found the operation blocked,
@@ -82,7 +82,7 @@ struct Entry<'a> {
 /// `Select` that borrowed it is still in scope, and a drop-in must allow
 /// the same. `Entry` is `Copy`, so this type needs no `Drop` impl.
 #[derive(Clone)]
-struct Entries<'a> {
+pub(crate) struct Entries<'a> {
     /// The first `inline_len` are initialised.
     inline: [MaybeUninit<Entry<'a>>; INLINE_ENTRIES],
     inline_len: usize,
@@ -124,7 +124,7 @@ impl<'a> Entries<'a> {
     }
 
     #[inline]
-    fn as_slice(&self) -> &[Entry<'a>] {
+    pub(crate) fn as_slice(&self) -> &[Entry<'a>] {
         if self.inline_len == 0 {
             return &self.spilled;
         }
@@ -134,7 +134,7 @@ impl<'a> Entries<'a> {
     }
 
     #[inline]
-    fn as_mut_slice(&mut self) -> &mut [Entry<'a>] {
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [Entry<'a>] {
         if self.inline_len == 0 {
             return &mut self.spilled;
         }
@@ -200,9 +200,9 @@ pub struct Select<'a> {
     /// The operations, in the order they were added. Up to
     /// `INLINE_ENTRIES` live inside the `Select`, so that a `select!` (which
     /// builds a `Select` at every call) does not allocate.
-    entries: Entries<'a>,
+    pub(crate) entries: Entries<'a>,
     next_index: usize,
-    biased: bool,
+    pub(crate) biased: bool,
 }
 
 // SAFETY: a `Select` holds only shared references to channel handles, whose
@@ -547,7 +547,7 @@ impl fmt::Debug for Select<'_> {
 /// registers in the same order. The entries themselves never move (their
 /// addresses are the `Operation` ids), and up to `INLINE_ORDER` entries the
 /// positions live on the stack, so no call allocates.
-struct VisitOrder {
+pub(crate) struct VisitOrder {
     len: usize,
     /// Places `0..drawn` hold their final positions.
     drawn: usize,
@@ -570,7 +570,7 @@ impl VisitOrder {
         order
     }
 
-    fn new(len: usize, biased: bool) -> VisitOrder {
+    pub(crate) fn new(len: usize, biased: bool) -> VisitOrder {
         let mut inline = [0u8; INLINE_ORDER];
         for (place, position) in inline.iter_mut().enumerate() {
             *position = place as u8;
@@ -589,7 +589,7 @@ impl VisitOrder {
 
     /// The position of the entry to visit at `place` (`place < len`).
     #[inline]
-    fn position(&mut self, place: usize) -> usize {
+    pub(crate) fn position(&mut self, place: usize) -> usize {
         if place >= self.drawn {
             debug_assert_eq!(place, self.drawn, "places are visited in order");
             self.draw(place, place + random_below(self.len - place));
@@ -647,7 +647,7 @@ fn earliest_deadline(entries: &[Entry<'_>], timeout: Timeout) -> Option<Instant>
     deadline
 }
 
-fn selected<'a>(token: Token, entry: &Entry<'a>) -> SelectedOperation<'a> {
+pub(crate) fn selected<'a>(token: Token, entry: &Entry<'a>) -> SelectedOperation<'a> {
     SelectedOperation {
         token,
         handle: entry.handle,

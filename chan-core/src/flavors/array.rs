@@ -1024,6 +1024,9 @@ impl<T> Queue for Channel<T> {
     fn start_recv(&self, token: &mut Token) -> bool {
         Channel::start_recv(self, token)
     }
+    fn wake_a_receiver(&self) {
+        self.wake_receiver();
+    }
     fn observe_recv(&self) -> Readiness {
         let head = self.head.load(Ordering::SeqCst);
         // A marked tail (disconnected) never equals `head`.
@@ -1072,6 +1075,9 @@ impl<T> SelectHandle for Sender<'_, T> {
     }
     fn unwatch(&self, oper: Operation) {
         self.0.senders.unwatch(oper);
+    }
+    fn pass_on(&self) {
+        self.0.wake_sender();
     }
 }
 

@@ -1226,6 +1226,9 @@ impl<T> Queue for Channel<T> {
     fn start_recv(&self, token: &mut Token) -> bool {
         Channel::start_recv(self, token)
     }
+    fn wake_a_receiver(&self) {
+        self.receivers.notify();
+    }
     fn observe_recv(&self) -> Readiness {
         // Both positions only grow, and a claimed slot keeps `tail` past it:
         // the same `head` seen twice with `tail` equal to it at the second

@@ -44,6 +44,8 @@ pub trait Queue {
     /// The receive's readiness (ready: a message, or disconnected), with
     /// the stamp of a blocked one (see `SelectHandle::observe`).
     fn observe_recv(&self) -> Readiness;
+    /// Wakes one blocked receiver, as a send does.
+    fn wake_a_receiver(&self);
 }
 
 /// The receiving side of a queue flavor, for the select engine.
@@ -78,6 +80,9 @@ impl<Q: Queue> SelectHandle for QueueReceiver<'_, Q> {
     }
     fn unwatch(&self, oper: Operation) {
         self.0.receivers().unwatch(oper);
+    }
+    fn pass_on(&self) {
+        self.0.wake_a_receiver();
     }
 }
 

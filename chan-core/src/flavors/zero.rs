@@ -79,6 +79,7 @@ use crate::probes::{self, Event};
 use crate::sync::{Mutex, MutexGuard};
 use crate::waiters::{Entry, Waiters};
 use std::marker::PhantomData;
+use std::task::{Poll, Waker};
 use std::time::Instant;
 use std::{mem, ptr};
 
@@ -496,6 +497,76 @@ impl<T> Channel<T> {
         })
     }
 
+    /// One poll of an async send (`Sender::send_async`). Unlike other task
+    /// waits, the sender waits with its message, as a blocked thread does:
+    /// a task receiver only observes (`SelectHandle::register_task`), so
+    /// one of the two sides must leave something to pair with, and it is
+    /// the one that already has the message. Its packet is its own
+    /// (`Packet::owned_on_heap`); whoever selects it takes the message
+    /// and stores `DONE`, exactly as with a blocked thread's stack packet.
+    ///
+    /// `msg` holds the message while the send is not parked; `parked` the
+    /// registration while it is. `Ready(Err(msg))` if disconnected.
+    pub fn poll_send(
+        &self,
+        msg: &mut Option<T>,
+        parked: &mut Option<ParkedSend<T>>,
+        waker: &Waker,
+    ) -> Poll<Result<(), T>> {
+        if let Some(mine) = parked {
+            if mine.cx.selected() == Selected::Waiting && mine.cx.wakes(waker) {
+                return Poll::Pending;
+            }
+            let mine = parked.take().expect("checked above");
+            match self.unpark_send(mine) {
+                None => return Poll::Ready(Ok(())),
+                Some(back) => *msg = Some(back),
+            }
+        }
+        let value = msg.take().expect("a send future polled after it completed");
+        let mut inner = self.lock();
+        if let Some(entry) = inner.receivers.try_select() {
+            drop(inner);
+            // SAFETY: we selected the receiver, whose packet waits for us.
+            unsafe { Self::write_packet(entry, value) };
+            return Poll::Ready(Ok(()));
+        }
+        if inner.is_disconnected {
+            drop(inner);
+            return Poll::Ready(Err(value));
+        }
+        let packet = Packet::owned_on_heap(value);
+        let cx = Context::for_task(waker.clone());
+        inner
+            .senders
+            .register_with_packet(cx.operation(), packet.cast::<()>(), &cx);
+        probes::count(Event::Registration);
+        inner.receivers.notify_observers();
+        drop(inner);
+        *parked = Some(ParkedSend { packet, cx });
+        Poll::Pending
+    }
+
+    /// Ends a parked async send: `None` if a receiver took the message,
+    /// else the message back (nobody selected it, the receiver gave its
+    /// reservation up, or the channel got disconnected).
+    pub fn unpark_send(&self, mine: ParkedSend<T>) -> Option<T> {
+        let ParkedSend { packet, cx } = mine;
+        let entry = self.lock().senders.unregister(cx.operation());
+        // Still queued: nobody selected it, and now nobody can. Otherwise
+        // the partner that selected it is finishing with the packet.
+        // SAFETY: the packet is alive until we free it below.
+        let outcome = entry.is_none().then(|| unsafe { (*packet).wait() });
+        drop(entry);
+        // SAFETY: unregistered, or the selecting partner stored the state,
+        // its last access: the packet is ours alone.
+        let back = unsafe { Packet::free_owned(packet) };
+        match outcome {
+            Some(Outcome::Done) => None,
+            Some(Outcome::Retry) | None => Some(back.expect(UNSENT)),
+        }
+    }
+
     /// Always 0: a rendezvous channel holds no messages.
     pub fn len(&self) -> usize {
         0
@@ -564,6 +635,20 @@ impl<T> Channel<T> {
         }
     }
 }
+
+/// An async send parked in a zero channel (see `Channel::poll_send`).
+pub struct ParkedSend<T> {
+    /// Its own packet, holding the message until a receiver takes it.
+    packet: *mut Packet<T>,
+    /// The task's context, which the packet is registered under.
+    cx: Context,
+}
+
+// SAFETY: the packet pointer is the parked sender's own allocation; it
+// crosses threads only with its `T`, under the packet protocol.
+unsafe impl<T: Send> Send for ParkedSend<T> {}
+// SAFETY: `&ParkedSend` gives no access to the packet.
+unsafe impl<T: Send> Sync for ParkedSend<T> {}
 
 /// How a plain blocking operation's wait ended, with what its packet held.
 enum Waited<T> {
@@ -681,6 +766,18 @@ impl<T> SelectHandle for Side<'_, T> {
 
     fn unwatch(&self, oper: Operation) {
         self.chan.lock().queues(self.sending).0.unwatch(oper);
+    }
+
+    // A task never leaves a packet for a partner to complete (see
+    // `SelectHandle::register_task`): it observes, is woken whenever a
+    // partner registers, and pairs up in its own poll. A task's send
+    // waits with its message instead (`Channel::poll_send`).
+    fn register_task(&self, oper: Operation, cx: &Context) -> bool {
+        self.watch(oper, cx)
+    }
+
+    fn unregister_task(&self, oper: Operation) {
+        self.unwatch(oper)
     }
 }
 
