@@ -63,3 +63,8 @@ pub use chan_core::{
     TryReadyError, TryRecvError, TrySelectError, TrySendError,
 };
 pub use chan_select::{Select, SelectedOperation};
+
+#[cfg(feature = "async")]
+pub use chan_core::{RecvFuture, RecvStream, SendFuture, SendSink};
+#[cfg(feature = "async")]
+pub use chan_select::{ReadyFuture, SelectFuture};
