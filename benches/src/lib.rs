@@ -6,6 +6,7 @@
 
 #![warn(missing_docs)]
 
+pub mod async_workloads;
 pub mod cell;
 pub mod contenders;
 pub mod latency;

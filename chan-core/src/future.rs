@@ -115,15 +115,15 @@ impl<T> SendState<T> {
         self.msg.is_some() || self.parked.is_some()
     }
 
-    /// Gives the send up; its message, if not sent, is dropped.
-    fn cancel(&mut self, s: &Sender<T>) {
+    /// Gives the send up: the message back if it was not sent.
+    fn take_back(&mut self, s: &Sender<T>) -> Option<T> {
         self.wait.cancel(&OneArm(s));
         if let Some(parked) = self.parked.take() {
             if let Some(zero) = s.zero_channel() {
-                drop(zero.unpark_send(parked));
+                return zero.unpark_send(parked);
             }
         }
-        self.msg = None;
+        self.msg.take()
     }
 }
 
@@ -143,9 +143,36 @@ impl<T> Future for SendFuture<'_, T> {
     }
 }
 
+impl<T> SendFuture<'_, T> {
+    /// Gives the send up, and returns the message if it was not sent: a
+    /// future that lost a `select` or timed out, turned back into its
+    /// message (dropping the future drops the message instead).
+    ///
+    /// ```
+    /// # futures::executor::block_on(async {
+    /// use std::future::Future;
+    /// use std::pin::pin;
+    /// use std::task::{Context, Poll};
+    ///
+    /// let (s, r) = chan_core::bounded(1);
+    /// s.send(1).unwrap();
+    /// let mut future = s.send_async(2);
+    /// // The channel is full: the send waits.
+    /// let waker = futures::task::noop_waker();
+    /// assert!(pin!(&mut future).poll(&mut Context::from_waker(&waker)).is_pending());
+    /// assert_eq!(future.cancel(), Some(2));
+    /// assert_eq!(r.try_recv(), Ok(1));
+    /// assert!(r.try_recv().is_err());
+    /// # });
+    /// ```
+    pub fn cancel(mut self) -> Option<T> {
+        self.state.take_back(self.sender)
+    }
+}
+
 impl<T> Drop for SendFuture<'_, T> {
     fn drop(&mut self) {
-        self.state.cancel(self.sender);
+        drop(self.state.take_back(self.sender));
     }
 }
 
@@ -297,7 +324,7 @@ impl<T> futures_sink::Sink<T> for SendSink<'_, T> {
 
 impl<T> Drop for SendSink<'_, T> {
     fn drop(&mut self) {
-        self.state.cancel(&self.sender);
+        drop(self.state.take_back(&self.sender));
     }
 }
 
@@ -435,3 +462,7 @@ impl<T> Receiver<T> {
         }
     }
 }
+
+#[cfg(all(test, not(loom)))]
+#[path = "future_tests.rs"]
+mod tests;

@@ -11,6 +11,7 @@ use chan_core::{bounded, unbounded, Receiver, RecvError, Sender, TryRecvError};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
+use std::future::Future;
 
 /// A message that counts its drops.
 struct Counted(Arc<AtomicUsize>);
@@ -352,4 +353,113 @@ fn array_cancelled_receive_races_a_receiver() {
 #[test]
 fn list_cancelled_receive_races_a_receiver() {
     cancelled_receive_races_a_receiver(unbounded);
+}
+
+// Async tasks in the same wait queues (`chan_core::task`). Loom's
+// `block_on` is the task: it polls on its own thread and waits on loom's
+// notify until its waker is woken, so a lost task wake-up is a deadlock.
+
+/// A task's receive, woken by a thread's send.
+fn task_woken_by_thread_send(make: fn() -> (Sender<u32>, Receiver<u32>)) {
+    model(3, move || {
+        let (s, r) = make();
+        let producer = thread::spawn(move || s.send(1).unwrap());
+        assert_eq!(loom::future::block_on(r.recv_async()), Ok(1));
+        assert_eq!(loom::future::block_on(r.recv_async()), Err(RecvError));
+        producer.join().unwrap();
+    });
+}
+
+#[test]
+fn array_task_woken_by_thread_send() {
+    task_woken_by_thread_send(array);
+}
+
+#[test]
+fn list_task_woken_by_thread_send() {
+    task_woken_by_thread_send(list);
+}
+
+#[test]
+fn zero_task_woken_by_thread_send() {
+    task_woken_by_thread_send(zero);
+}
+
+/// A thread's receive, woken by a task's send; on a full bounded(1) the
+/// task's send waits for the thread's receive.
+fn thread_woken_by_task_send(make: fn() -> (Sender<u32>, Receiver<u32>)) {
+    model(3, move || {
+        let (s, r) = make();
+        let consumer = thread::spawn(move || (r.recv(), r.recv()));
+        loom::future::block_on(async {
+            s.send_async(1).await.unwrap();
+            s.send_async(2).await.unwrap();
+        });
+        drop(s);
+        assert_eq!(consumer.join().unwrap(), (Ok(1), Ok(2)));
+    });
+}
+
+#[test]
+fn array_thread_woken_by_task_send() {
+    thread_woken_by_task_send(array);
+}
+
+#[test]
+fn zero_thread_woken_by_task_send() {
+    thread_woken_by_task_send(zero);
+}
+
+/// A receive future that a send's wake-up may choose, dropped without
+/// being polled again: the wake-up passes to the blocked thread, which
+/// gets the message (else loom reports a deadlock).
+fn dropped_recv_future_passes_its_wakeup(make: fn() -> (Sender<u32>, Receiver<u32>)) {
+    // Three threads with a blocking receive among them: a bound of 3 runs
+    // for over ten minutes; 2 takes well under a second.
+    model(2, move || {
+        let (s, r) = make();
+        let r2 = r.clone();
+        let consumer = thread::spawn(move || r2.recv());
+        let mut future = r.recv_async();
+        let waker = futures::task::noop_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        assert!(std::pin::Pin::new(&mut future).poll(&mut cx).is_pending());
+        let producer = thread::spawn(move || s.send(1).unwrap());
+        drop(future);
+        assert_eq!(consumer.join().unwrap(), Ok(1));
+        producer.join().unwrap();
+    });
+}
+
+#[test]
+fn array_dropped_recv_future_passes_its_wakeup() {
+    dropped_recv_future_passes_its_wakeup(array);
+}
+
+#[test]
+fn list_dropped_recv_future_passes_its_wakeup() {
+    dropped_recv_future_passes_its_wakeup(list);
+}
+
+/// A zero-capacity send future dropped while a receiver may be taking its
+/// message: the message is received exactly once or dropped with the
+/// future, never both, never leaked.
+#[test]
+fn zero_dropped_send_future_sends_at_most_once() {
+    model(3, || {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (s, r) = bounded::<Counted>(0);
+        let mut future = s.send_async(Counted(drops.clone()));
+        let waker = futures::task::noop_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        assert!(std::pin::Pin::new(&mut future).poll(&mut cx).is_pending());
+        let consumer = thread::spawn(move || r.try_recv().ok());
+        drop(future);
+        let received = consumer.join().unwrap();
+        let was_received = received.is_some();
+        drop(received);
+        drop(s);
+        // Exactly one drop: by the receiver or with the future.
+        assert_eq!(drops.load(Ordering::SeqCst), 1, "received: {was_received}");
+    });
 }

@@ -2,7 +2,8 @@
 //! senders, a select holding both ends of one rendezvous channel, a select
 //! whose deadline races a send, and a non-blocking select racing a thread
 //! that fills one channel and empties the other. Each checks that exactly
-//! one operation completes and no message is lost or duplicated.
+//! one operation completes and no message is lost or duplicated; and an
+//! awaited select (a task) raced by two senders.
 //!
 //! Run with: `RUSTFLAGS="--cfg loom" cargo test -p chan-select --release --test loom`
 #![cfg(loom)]
@@ -145,4 +146,35 @@ fn try_select_misses_no_message_in_the_steal_race_bounded() {
 #[test]
 fn try_select_misses_no_message_in_the_steal_race_unbounded() {
     steal_race(unbounded);
+}
+
+/// An awaited select (a task, loom's `block_on`) over two channels, raced
+/// by two sending threads: each message is selected exactly once, and the
+/// task is woken for the second as for the first.
+#[test]
+fn awaited_select_raced_by_two_senders() {
+    model(2, || {
+        let (s1, r1) = bounded::<u32>(1);
+        let (s2, r2) = unbounded::<u32>();
+        let first = thread::spawn(move || s1.send(1).unwrap());
+        let second = thread::spawn(move || s2.send(2).unwrap());
+
+        let mut got = Vec::new();
+        while got.len() < 2 {
+            let mut sel = Select::new();
+            let index1 = sel.recv(&r1);
+            sel.recv(&r2);
+            let oper = loom::future::block_on(sel.select_async());
+            let msg = if oper.index() == index1 {
+                oper.recv(&r1)
+            } else {
+                oper.recv(&r2)
+            };
+            got.push(msg.unwrap());
+        }
+        got.sort_unstable();
+        assert_eq!(got, [1, 2]);
+        first.join().unwrap();
+        second.join().unwrap();
+    });
 }
