@@ -215,3 +215,7 @@ impl fmt::Debug for ReadyFuture<'_, '_> {
         f.pad("ReadyFuture { .. }")
     }
 }
+
+#[cfg(all(test, not(loom)))]
+#[path = "awaited_tests.rs"]
+mod tests;
