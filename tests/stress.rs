@@ -1,6 +1,10 @@
 //! Stress tests: many producers and consumers mixing every kind of send and
 //! receive (blocking, `try_`, timed, `Select`, `select!`), with random early
-//! disconnects, over every flavor and over several channels at once.
+//! disconnects, over every flavor and over several channels at once. The
+//! `stress_async_*` tests mix threads with tasks on a multi-thread tokio
+//! runtime that use the async API (`send_async`, `recv_async`, `Sink`,
+//! `Stream`, `select_async`, `ready_async`), cancelling futures at random
+//! points.
 //!
 //! Every message counts its construction and its drop, and remembers whether
 //! it was *settled* (received by a consumer, or given up by its producer
@@ -12,6 +16,8 @@
 //! - every consumer saw each producer's messages (per channel) in increasing
 //!   order;
 //! - every failed send gave back the very message it was given;
+//! - a cancelled async send either sent its message or dropped it with the
+//!   future (never both: the drop is then counted as the producer's);
 //! - disconnection is only reported once the other side is really gone.
 //!
 //! `CHAN_STRESS_SCALE=<n>` multiplies the message counts (a soak run);
@@ -25,6 +31,8 @@ use chan::{
     Sender, TryRecvError, TrySendError,
 };
 use common::{within, Flavor};
+use futures::{SinkExt, StreamExt};
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -96,6 +104,12 @@ impl Msg {
 impl Drop for Msg {
     fn drop(&mut self) {
         self.counters.dropped.fetch_add(1, Ordering::SeqCst);
+        if !self.settled && CANCELLING.with(Cell::get) {
+            // Dropped with a cancelled send future or sink, by its
+            // producer: given up, like a message it settled.
+            DROPPED_BY_CANCEL.with(|keys| keys.set(Some(self.key)));
+            return;
+        }
         if !self.settled {
             // Only a channel whose receivers are all gone may drop a
             // message nobody received.
@@ -104,6 +118,31 @@ impl Drop for Msg {
             }
             self.counters.unsettled_drops.lock().unwrap().push(self.key);
         }
+    }
+}
+
+thread_local! {
+    /// Set while a producer drops a cancelled async send (see
+    /// [`drop_cancelled`]).
+    static CANCELLING: Cell<bool> = const { Cell::new(false) };
+    /// The key of the message such a drop dropped, if it held one.
+    static DROPPED_BY_CANCEL: Cell<Option<Key>> = const { Cell::new(None) };
+}
+
+/// Drops `cancelled`, a send future (or sink) that did not complete, in
+/// one synchronous step, and tells whether it dropped its message:
+/// `Failed::Dropped` if it did (the send did not happen), `Ok` if it held
+/// none (a zero channel's receiver took it: the send happened).
+fn drop_cancelled<F>(cancelled: F, key: Key) -> Result<(), Failed> {
+    CANCELLING.with(|c| c.set(true));
+    drop(cancelled);
+    CANCELLING.with(|c| c.set(false));
+    match DROPPED_BY_CANCEL.with(Cell::take) {
+        Some(dropped) => {
+            assert_eq!(dropped, key, "a cancelled send dropped another message");
+            Err(Failed::Dropped)
+        }
+        None => Ok(()),
     }
 }
 
@@ -181,6 +220,9 @@ enum Failed {
     Retry(Msg),
     /// The channel is disconnected; the message came back.
     Disconnected(Msg),
+    /// An async send was cancelled and its message dropped with it (see
+    /// [`drop_cancelled`]): given up.
+    Dropped,
 }
 
 /// What a producer thread reports.
@@ -192,6 +234,9 @@ struct ProducerReport {
     abandoned: u64,
     /// Failed sends (each gave the message back).
     given_back: u64,
+    /// Cancelled async sends that dropped their message (also counted in
+    /// `abandoned`).
+    dropped_by_cancel: u64,
 }
 
 /// What a consumer thread reports.
@@ -519,52 +564,89 @@ fn produce(
     mut send: impl FnMut(Msg, &mut Rng) -> Result<(), Failed>,
 ) -> ProducerReport {
     let mut report = ProducerReport::default();
-    // Some producers stop early (and drop their sender while others go on).
-    let count = if run.early != Early::Never && rng.chance(40) {
-        rng.below(count + 1)
-    } else {
-        count
-    };
-    'messages: for seq in 0..count {
+    'messages: for seq in 0..producer_count(run, count, rng) {
         let key = (id, seq);
         let mut msg = Msg::new(key, &run.counters);
         loop {
-            match send(msg, rng) {
-                Ok(()) => {
-                    report.sent.push(seq);
-                    break;
-                }
-                Err(Failed::Retry(m)) => {
-                    assert_eq!(m.key, key, "a failed send gave back another message");
-                    report.given_back += 1;
-                    if rng.chance(20) {
-                        report.abandoned += 1;
-                        m.settle();
-                        break;
-                    }
-                    msg = m;
-                }
-                Err(Failed::Disconnected(m)) => {
-                    assert_eq!(m.key, key, "a failed send gave back another message");
-                    assert_ne!(
-                        run.early,
-                        Early::Never,
-                        "send reported disconnection with consumers alive"
-                    );
-                    assert_eq!(
-                        run.counters.consumers_done.load(Ordering::SeqCst),
-                        run.counters.consumers,
-                        "send reported disconnection before every consumer left"
-                    );
-                    report.given_back += 1;
-                    report.abandoned += 1;
-                    m.settle();
-                    break 'messages;
-                }
+            let outcome = send(msg, rng);
+            match settle_attempt(run, key, outcome, rng, &mut report) {
+                Attempt::Retry(m) => msg = m,
+                Attempt::Next => break,
+                Attempt::Stop => break 'messages,
             }
         }
     }
     report
+}
+
+/// How many messages a producer makes: `count`, or fewer if it stops
+/// early (and drops its sender while others go on).
+fn producer_count(run: &Run, count: u64, rng: &mut Rng) -> u64 {
+    if run.early != Early::Never && rng.chance(40) {
+        rng.below(count + 1)
+    } else {
+        count
+    }
+}
+
+/// What a producer does after one send attempt.
+enum Attempt {
+    /// Try this message again.
+    Retry(Msg),
+    /// On to the next message.
+    Next,
+    /// The channel is disconnected: stop.
+    Stop,
+}
+
+/// Records the `outcome` of one attempt to send message `key` in `report`,
+/// checking it, and decides what comes next.
+fn settle_attempt(
+    run: &Run,
+    key: Key,
+    outcome: Result<(), Failed>,
+    rng: &mut Rng,
+    report: &mut ProducerReport,
+) -> Attempt {
+    match outcome {
+        Ok(()) => {
+            report.sent.push(key.1);
+            Attempt::Next
+        }
+        Err(Failed::Retry(m)) => {
+            assert_eq!(m.key, key, "a failed send gave back another message");
+            report.given_back += 1;
+            if rng.chance(20) {
+                report.abandoned += 1;
+                m.settle();
+                Attempt::Next
+            } else {
+                Attempt::Retry(m)
+            }
+        }
+        Err(Failed::Dropped) => {
+            report.abandoned += 1;
+            report.dropped_by_cancel += 1;
+            Attempt::Next
+        }
+        Err(Failed::Disconnected(m)) => {
+            assert_eq!(m.key, key, "a failed send gave back another message");
+            assert_ne!(
+                run.early,
+                Early::Never,
+                "send reported disconnection with consumers alive"
+            );
+            assert_eq!(
+                run.counters.consumers_done.load(Ordering::SeqCst),
+                run.counters.consumers,
+                "send reported disconnection before every consumer left"
+            );
+            report.given_back += 1;
+            report.abandoned += 1;
+            m.settle();
+            Attempt::Stop
+        }
+    }
 }
 
 fn consumer(run: &Run, r: Receiver<Msg>, expected: u64, seed: u64) -> ConsumerReport {
@@ -649,15 +731,28 @@ fn finish(
         .into_iter()
         .map(|h| h.join().unwrap())
         .collect();
-    check_totals(&run.counters, &producer_reports, &consumer_reports, label);
+    finish_reports(run, &producer_reports, &consumer_reports, label);
+}
+
+/// Checks a run's totals from the reports of all its producers (in the
+/// order of their ids) and consumers.
+fn finish_reports(
+    run: &Run,
+    producer_reports: &[ProducerReport],
+    consumer_reports: &[ConsumerReport],
+    label: &str,
+) {
+    check_totals(&run.counters, producer_reports, consumer_reports, label);
     if std::env::var_os("CHAN_STRESS_VERBOSE").is_some() {
         let sent: usize = producer_reports.iter().map(|r| r.sent.len()).sum();
         let given_back: u64 = producer_reports.iter().map(|r| r.given_back).sum();
+        let dropped_by_cancel: u64 = producer_reports.iter().map(|r| r.dropped_by_cancel).sum();
         let received: usize = consumer_reports.iter().map(|r| r.received.len()).sum();
         let leftovers = run.counters.unsettled_drops.lock().unwrap().len();
         eprintln!(
             "{label}: sent {sent}, received {received}, left in channel {leftovers}, \
-             failed sends {given_back}"
+             failed sends {given_back}, cancelled sends that dropped their message \
+             {dropped_by_cancel}"
         );
     }
     if run.early == Early::Never {
@@ -969,6 +1064,672 @@ fn stress_select() {
         for (i, &(p, c)) in thread_combos().iter().enumerate() {
             for (j, &early) in EARLY.iter().enumerate() {
                 run_select(p, c, early, 0x5000 + (i * EARLY.len() + j) as u64);
+            }
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Async tasks and threads on one channel
+// ---------------------------------------------------------------------------
+
+/// Messages each producer attempts in one async run, before scaling.
+fn per_producer_async() -> u64 {
+    1000
+}
+
+/// (producer threads, producer tasks, consumer threads, consumer tasks):
+/// tasks alone on either side, tasks against threads, and mixed.
+const ASYNC_COMBOS: [(usize, usize, usize, usize); 6] = [
+    (0, 1, 0, 1),
+    (1, 0, 0, 1),
+    (0, 1, 1, 0),
+    (1, 1, 1, 1),
+    (2, 2, 2, 2),
+    (0, 4, 0, 4),
+];
+
+/// One async send attempt of `msg` on `s`, by a randomly chosen method,
+/// some of which cancel the send at a random point.
+async fn send_once_async(s: &Sender<Msg>, msg: Msg, rng: &mut Rng) -> Result<(), Failed> {
+    let key = msg.key;
+    let disconnected = |SendError(m)| Failed::Disconnected(m);
+    match rng.below(8) {
+        0 | 1 => s.send_async(msg).await.map_err(disconnected),
+        2 => match s.try_send(msg) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(m)) => {
+                tokio::task::yield_now().await;
+                Err(Failed::Retry(m))
+            }
+            Err(TrySendError::Disconnected(m)) => Err(Failed::Disconnected(m)),
+        },
+        3 => {
+            // Raced with a timeout. Cancelled by a drop, it sent its
+            // message or dropped it; by `SendFuture::cancel`, it sent its
+            // message or gives it back.
+            let mut fut = s.send_async(msg);
+            match tokio::time::timeout(rng.short(), &mut fut).await {
+                Ok(res) => res.map_err(disconnected),
+                Err(_) if rng.chance(50) => drop_cancelled(fut, key),
+                Err(_) => match fut.cancel() {
+                    Some(m) => Err(Failed::Retry(m)),
+                    None => Ok(()),
+                },
+            }
+        }
+        4 => {
+            // The timer is checked first, so a future woken by a receive
+            // may be dropped without being polled again.
+            let mut fut = s.send_async(msg);
+            let sleep = tokio::time::sleep(rng.short());
+            let res = tokio::select! {
+                biased;
+                _ = sleep => None,
+                res = &mut fut => Some(res),
+            };
+            match res {
+                Some(res) => res.map_err(disconnected),
+                None => drop_cancelled(fut, key),
+            }
+        }
+        5 => {
+            // A sink: `feed` hands the message over at once (the sink
+            // keeps it if there is no room), `flush` waits until it is
+            // sent; raced with a timeout, the sink is dropped holding it.
+            let mut sink = s.sink();
+            if let Err(SendError(m)) = sink.feed(msg).await {
+                return Err(Failed::Disconnected(m));
+            }
+            let flushed = tokio::time::timeout(rng.short(), sink.flush()).await;
+            match flushed {
+                Ok(res) => res.map_err(disconnected),
+                Err(_) => drop_cancelled(sink, key),
+            }
+        }
+        6 => {
+            // select_async: the send against a one-shot timer.
+            let timer = after(rng.short());
+            let mut sel = Select::new();
+            let si = sel.send(s);
+            let ti = sel.recv(&timer);
+            let oper = sel.select_async().await;
+            if oper.index() == si {
+                oper.send(s, msg).map_err(disconnected)
+            } else {
+                assert_eq!(oper.index(), ti);
+                assert!(oper.recv(&timer).is_ok(), "timer channel disconnected");
+                Err(Failed::Retry(msg))
+            }
+        }
+        _ => {
+            // select_async or ready_async raced with a timeout (a
+            // cancelled select holds nothing; readiness is only a hint).
+            let mut sel = Select::new();
+            let si = sel.send(s);
+            if rng.chance(50) {
+                match tokio::time::timeout(rng.short(), sel.select_async()).await {
+                    Ok(oper) => {
+                        assert_eq!(oper.index(), si);
+                        oper.send(s, msg).map_err(disconnected)
+                    }
+                    Err(_) => Err(Failed::Retry(msg)),
+                }
+            } else {
+                match tokio::time::timeout(rng.short(), sel.ready_async()).await {
+                    Ok(i) => {
+                        assert_eq!(i, si);
+                        s.try_send(msg).map_err(|e| match e {
+                            TrySendError::Full(m) => Failed::Retry(m),
+                            TrySendError::Disconnected(m) => Failed::Disconnected(m),
+                        })
+                    }
+                    Err(_) => Err(Failed::Retry(msg)),
+                }
+            }
+        }
+    }
+}
+
+/// One async receive attempt on `r`, by a randomly chosen method, some of
+/// which cancel the receive at a random point.
+async fn recv_once_async(r: &Receiver<Msg>, rng: &mut Rng) -> Got {
+    let got = |res: Result<Msg, chan::RecvError>| match res {
+        Ok(m) => Got::Msg(m),
+        Err(_) => Got::Disconnected,
+    };
+    match rng.below(8) {
+        0 | 1 => got(r.recv_async().await),
+        2 => match r.try_recv() {
+            Ok(m) => Got::Msg(m),
+            Err(TryRecvError::Empty) => {
+                tokio::task::yield_now().await;
+                Got::Nothing
+            }
+            Err(TryRecvError::Disconnected) => Got::Disconnected,
+        },
+        3 => match tokio::time::timeout(rng.short(), r.recv_async()).await {
+            Ok(res) => got(res),
+            Err(_) => Got::Nothing,
+        },
+        4 => {
+            // The timer first: a woken future may be dropped unpolled.
+            let sleep = tokio::time::sleep(rng.short());
+            let mut fut = r.recv_async();
+            tokio::select! {
+                biased;
+                _ = sleep => Got::Nothing,
+                res = &mut fut => got(res),
+            }
+        }
+        5 => {
+            let mut stream = r.stream();
+            match tokio::time::timeout(rng.short(), stream.next()).await {
+                Ok(Some(m)) => Got::Msg(m),
+                Ok(None) => Got::Disconnected,
+                Err(_) => Got::Nothing,
+            }
+        }
+        6 => {
+            // select_async: the receive against a one-shot timer.
+            let timer = after(rng.short());
+            let mut sel = Select::new();
+            let ti = sel.recv(&timer);
+            let ri = sel.recv(r);
+            let oper = sel.select_async().await;
+            if oper.index() == ri {
+                got(oper.recv(r))
+            } else {
+                assert_eq!(oper.index(), ti);
+                assert!(oper.recv(&timer).is_ok(), "timer channel disconnected");
+                Got::Nothing
+            }
+        }
+        _ => {
+            // ready_async raced with a timeout, then try_recv.
+            let mut sel = Select::new();
+            let ri = sel.recv(r);
+            match tokio::time::timeout(rng.short(), sel.ready_async()).await {
+                Ok(i) => {
+                    assert_eq!(i, ri);
+                    match r.try_recv() {
+                        Ok(m) => Got::Msg(m),
+                        Err(TryRecvError::Empty) => Got::Nothing,
+                        Err(TryRecvError::Disconnected) => Got::Disconnected,
+                    }
+                }
+                Err(_) => Got::Nothing,
+            }
+        }
+    }
+}
+
+/// A producer task: [`produce`] with async sends.
+async fn async_producer(
+    run: Arc<Run>,
+    id: usize,
+    s: Sender<Msg>,
+    count: u64,
+    seed: u64,
+) -> ProducerReport {
+    let mut rng = Rng::new(seed);
+    let mut report = ProducerReport::default();
+    'messages: for seq in 0..producer_count(&run, count, &mut rng) {
+        let key = (id, seq);
+        let mut msg = Msg::new(key, &run.counters);
+        loop {
+            let outcome = send_once_async(&s, msg, &mut rng).await;
+            match settle_attempt(&run, key, outcome, &mut rng, &mut report) {
+                Attempt::Retry(m) => msg = m,
+                Attempt::Next => break,
+                Attempt::Stop => break 'messages,
+            }
+        }
+    }
+    run.producers_done.fetch_add(1, Ordering::SeqCst);
+    drop(s);
+    report
+}
+
+/// A consumer task: [`consumer`] with async receives.
+async fn async_consumer(
+    run: Arc<Run>,
+    r: Receiver<Msg>,
+    expected: u64,
+    seed: u64,
+) -> ConsumerReport {
+    let mut rng = Rng::new(seed);
+    let mut report = ConsumerReport::default();
+    let mut last = HashMap::new();
+    let stop_after = match run.early {
+        Early::Never => None,
+        Early::Some if rng.chance(60) => None,
+        _ => Some(rng.below(expected + 1) as usize),
+    };
+    loop {
+        if Some(report.received.len()) == stop_after {
+            break;
+        }
+        match recv_once_async(&r, &mut rng).await {
+            Got::Msg(m) => {
+                let stream = m.key.0;
+                accept(m, stream, &mut last, &mut report);
+            }
+            Got::Nothing => {}
+            Got::Disconnected => {
+                assert_eq!(
+                    run.producers_done.load(Ordering::SeqCst),
+                    run.producers,
+                    "recv_async reported disconnection with producers alive"
+                );
+                assert!(r.is_empty(), "disconnected but not empty");
+                assert!(matches!(r.try_recv(), Err(TryRecvError::Disconnected)));
+                break;
+            }
+        }
+    }
+    run.counters.consumers_done.fetch_add(1, Ordering::SeqCst);
+    drop(r);
+    report
+}
+
+/// Awaits spawned tasks in order, resuming a task's panic here.
+async fn join_tasks<T>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut out = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        match task.await {
+            Ok(value) => out.push(value),
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+    out
+}
+
+fn run_async(flavor: Flavor, combo: (usize, usize, usize, usize), early: Early, seed: u64) {
+    let (thread_producers, task_producers, thread_consumers, task_consumers) = combo;
+    let producers = thread_producers + task_producers;
+    let consumers = thread_consumers + task_consumers;
+    let per_producer = per_producer_async() * scale();
+    let label = format!(
+        "{flavor:?} async, producers {thread_producers} threads + {task_producers} tasks, \
+         consumers {thread_consumers} threads + {task_consumers} tasks, early={early:?}"
+    );
+    let run = Arc::new(Run {
+        counters: Counters::new(consumers),
+        producers,
+        producers_done: AtomicUsize::new(0),
+        early,
+    });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .unwrap();
+    let (s, r) = flavor.make();
+    let expected = per_producer * producers as u64 / consumers as u64;
+    let producer_seed = |id: usize| seed ^ ((id as u64 + 1) << 8);
+    let consumer_seed = |id: usize| seed ^ ((id as u64 + 1) << 24);
+    // Producer ids: the threads first, then the tasks.
+    let producer_threads: Vec<_> = (0..thread_producers)
+        .map(|id| {
+            let (run, s, seed) = (run.clone(), s.clone(), producer_seed(id));
+            thread::spawn(move || producer(&run, id, s, per_producer, seed))
+        })
+        .collect();
+    let producer_tasks: Vec<_> = (thread_producers..producers)
+        .map(|id| {
+            let (run, s, seed) = (run.clone(), s.clone(), producer_seed(id));
+            rt.spawn(async_producer(run, id, s, per_producer, seed))
+        })
+        .collect();
+    let consumer_threads: Vec<_> = (0..thread_consumers)
+        .map(|id| {
+            let (run, r, seed) = (run.clone(), r.clone(), consumer_seed(id));
+            thread::spawn(move || consumer(&run, r, expected, seed))
+        })
+        .collect();
+    let consumer_tasks: Vec<_> = (thread_consumers..consumers)
+        .map(|id| {
+            let (run, r, seed) = (run.clone(), r.clone(), consumer_seed(id));
+            rt.spawn(async_consumer(run, r, expected, seed))
+        })
+        .collect();
+    drop((s, r));
+    let (task_producer_reports, task_consumer_reports) = rt.block_on(async {
+        (
+            join_tasks(producer_tasks).await,
+            join_tasks(consumer_tasks).await,
+        )
+    });
+    let mut producer_reports: Vec<_> = producer_threads
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .collect();
+    producer_reports.extend(task_producer_reports);
+    let mut consumer_reports: Vec<_> = consumer_threads
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .collect();
+    consumer_reports.extend(task_consumer_reports);
+    finish_reports(&run, &producer_reports, &consumer_reports, &label);
+}
+
+fn stress_async_flavor(flavor: Flavor, seed: u64) {
+    within(hang_limit(), "async stress run", move || {
+        for (i, &combo) in ASYNC_COMBOS.iter().enumerate() {
+            for (j, &early) in EARLY.iter().enumerate() {
+                run_async(flavor, combo, early, seed + (i * EARLY.len() + j) as u64);
+            }
+        }
+    });
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "tokio runtimes and timers: too slow under miri")]
+fn stress_async_zero() {
+    stress_async_flavor(Flavor::Bounded(0), 0x6000);
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "tokio runtimes and timers: too slow under miri")]
+fn stress_async_bounded_one() {
+    stress_async_flavor(Flavor::Bounded(1), 0x7000);
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "tokio runtimes and timers: too slow under miri")]
+fn stress_async_bounded_small() {
+    stress_async_flavor(Flavor::Bounded(4), 0x8000);
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "tokio runtimes and timers: too slow under miri")]
+fn stress_async_unbounded() {
+    stress_async_flavor(Flavor::Unbounded, 0x9000);
+}
+
+// ---------------------------------------------------------------------------
+// Async tasks and threads on several channels, select on both sides
+// ---------------------------------------------------------------------------
+
+/// An async send attempt of a select producer: which channel took it.
+async fn async_select_send_once(
+    senders: &[Sender<Msg>; NCH],
+    msg: Msg,
+    rng: &mut Rng,
+) -> Result<usize, Failed> {
+    let key = msg.key;
+    let disconnected = |SendError(m)| Failed::Disconnected(m);
+    match rng.below(4) {
+        0 | 1 => {
+            // select_async over all senders, in a random order, and (or,
+            // raced with a timeout, instead of) a one-shot timer.
+            let timer = after(rng.short());
+            let mut sel = if rng.chance(50) {
+                Select::new()
+            } else {
+                Select::new_biased()
+            };
+            let mut index = [usize::MAX; NCH];
+            let first = rng.below(NCH as u64) as usize;
+            for j in 0..NCH {
+                let k = (first + j) % NCH;
+                index[k] = sel.send(&senders[k]);
+            }
+            let oper = if rng.chance(50) {
+                let ti = sel.recv(&timer);
+                let oper = sel.select_async().await;
+                if oper.index() == ti {
+                    assert!(oper.recv(&timer).is_ok(), "timer channel disconnected");
+                    return Err(Failed::Retry(msg));
+                }
+                oper
+            } else {
+                match tokio::time::timeout(rng.short(), sel.select_async()).await {
+                    Ok(oper) => oper,
+                    Err(_) => return Err(Failed::Retry(msg)),
+                }
+            };
+            let k = index
+                .iter()
+                .position(|&x| x == oper.index())
+                .expect("unknown index");
+            oper.send(&senders[k], msg)
+                .map(|()| k)
+                .map_err(disconnected)
+        }
+        2 => {
+            // send_async on one channel: the consumers select over all of
+            // them, so it cannot wait forever.
+            let k = rng.below(NCH as u64) as usize;
+            senders[k]
+                .send_async(msg)
+                .await
+                .map(|()| k)
+                .map_err(disconnected)
+        }
+        _ => {
+            // send_async on one channel raced with a timeout.
+            let k = rng.below(NCH as u64) as usize;
+            let mut fut = senders[k].send_async(msg);
+            match tokio::time::timeout(rng.short(), &mut fut).await {
+                Ok(res) => res.map(|()| k).map_err(disconnected),
+                Err(_) => drop_cancelled(fut, key).map(|()| k),
+            }
+        }
+    }
+}
+
+async fn async_select_producer(
+    run: Arc<Run>,
+    id: usize,
+    senders: [Sender<Msg>; NCH],
+    count: u64,
+    seed: u64,
+) -> ProducerReport {
+    let mut rng = Rng::new(seed);
+    let mut report = ProducerReport::default();
+    'messages: for seq in 0..producer_count(&run, count, &mut rng) {
+        let key = (id, seq);
+        let mut msg = Msg::new(key, &run.counters);
+        loop {
+            let outcome = async_select_send_once(&senders, msg, &mut rng).await;
+            match settle_attempt(&run, key, outcome.map(drop), &mut rng, &mut report) {
+                Attempt::Retry(m) => msg = m,
+                Attempt::Next => break,
+                Attempt::Stop => break 'messages,
+            }
+        }
+    }
+    run.producers_done.fetch_add(1, Ordering::SeqCst);
+    drop(senders);
+    report
+}
+
+/// One async receive attempt of a select consumer over `receivers` (a
+/// disconnected one replaced by `never()`): the channel and its result.
+async fn async_select_recv_once(
+    receivers: &[Receiver<Msg>; NCH],
+    rng: &mut Rng,
+) -> Option<(usize, Result<Msg, ()>)> {
+    match rng.below(4) {
+        0 | 1 => {
+            // select_async over every channel, and (or, raced with a
+            // timeout, instead of) a one-shot timer.
+            let timer = after(rng.short());
+            let mut sel = if rng.chance(50) {
+                Select::new()
+            } else {
+                Select::new_biased()
+            };
+            for r in receivers {
+                sel.recv(r);
+            }
+            let oper = if rng.chance(50) {
+                let ti = sel.recv(&timer);
+                let oper = sel.select_async().await;
+                if oper.index() == ti {
+                    assert!(oper.recv(&timer).is_ok(), "timer channel disconnected");
+                    return None;
+                }
+                oper
+            } else {
+                tokio::time::timeout(rng.short(), sel.select_async())
+                    .await
+                    .ok()?
+            };
+            let k = oper.index();
+            Some((k, oper.recv(&receivers[k]).map_err(drop)))
+        }
+        2 => {
+            // recv_async on one channel, raced with a timeout.
+            let k = rng.below(NCH as u64) as usize;
+            let res = tokio::time::timeout(rng.short(), receivers[k].recv_async())
+                .await
+                .ok()?;
+            Some((k, res.map_err(drop)))
+        }
+        _ => {
+            // ready_async, then try_recv on the ready channel.
+            let mut sel = Select::new();
+            for r in receivers {
+                sel.recv(r);
+            }
+            let k = tokio::time::timeout(rng.short(), sel.ready_async())
+                .await
+                .ok()?;
+            match receivers[k].try_recv() {
+                Ok(m) => Some((k, Ok(m))),
+                Err(TryRecvError::Empty) => None,
+                Err(TryRecvError::Disconnected) => Some((k, Err(()))),
+            }
+        }
+    }
+}
+
+async fn async_select_consumer(
+    run: Arc<Run>,
+    receivers: [Receiver<Msg>; NCH],
+    expected: u64,
+    seed: u64,
+) -> ConsumerReport {
+    let mut rng = Rng::new(seed);
+    let mut report = ConsumerReport::default();
+    let mut last = HashMap::new();
+    let stop_after = match run.early {
+        Early::Never => None,
+        Early::Some if rng.chance(60) => None,
+        _ => Some(rng.below(expected + 1) as usize),
+    };
+    let mut receivers = receivers;
+    let mut live = [true; NCH];
+    while live.iter().any(|&l| l) {
+        if Some(report.received.len()) == stop_after {
+            break;
+        }
+        match async_select_recv_once(&receivers, &mut rng).await {
+            None => {}
+            Some((k, Ok(m))) => {
+                assert!(live[k], "message from a channel replaced by never()");
+                let stream = m.key.0 * NCH + k;
+                accept(m, stream, &mut last, &mut report);
+            }
+            Some((k, Err(()))) => {
+                assert!(live[k], "channel {k} reported disconnection twice");
+                assert_eq!(
+                    run.producers_done.load(Ordering::SeqCst),
+                    run.producers,
+                    "recv reported disconnection with producers alive"
+                );
+                live[k] = false;
+                receivers[k] = never();
+            }
+        }
+    }
+    run.counters.consumers_done.fetch_add(1, Ordering::SeqCst);
+    drop(receivers);
+    report
+}
+
+fn run_select_async(combo: (usize, usize, usize, usize), early: Early, seed: u64) {
+    let (thread_producers, task_producers, thread_consumers, task_consumers) = combo;
+    let producers = thread_producers + task_producers;
+    let consumers = thread_consumers + task_consumers;
+    let per_producer = per_producer_async() * scale();
+    let label = format!(
+        "select async, producers {thread_producers} threads + {task_producers} tasks, \
+         consumers {thread_consumers} threads + {task_consumers} tasks, early={early:?}"
+    );
+    let run = Arc::new(Run {
+        counters: Counters::new(consumers),
+        producers,
+        producers_done: AtomicUsize::new(0),
+        early,
+    });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .unwrap();
+    let channels: Vec<_> = FLAVORS.iter().map(|f| f.make()).collect();
+    let senders = || -> [Sender<Msg>; NCH] { std::array::from_fn(|k| channels[k].0.clone()) };
+    let receivers = || -> [Receiver<Msg>; NCH] { std::array::from_fn(|k| channels[k].1.clone()) };
+    let expected = per_producer * producers as u64 / consumers as u64;
+    let producer_seed = |id: usize| seed ^ ((id as u64 + 1) << 8);
+    let consumer_seed = |id: usize| seed ^ ((id as u64 + 1) << 24);
+    let producer_threads: Vec<_> = (0..thread_producers)
+        .map(|id| {
+            let (run, s, seed) = (run.clone(), senders(), producer_seed(id));
+            thread::spawn(move || select_producer(&run, id, s, per_producer, seed))
+        })
+        .collect();
+    let producer_tasks: Vec<_> = (thread_producers..producers)
+        .map(|id| {
+            let (run, s, seed) = (run.clone(), senders(), producer_seed(id));
+            rt.spawn(async_select_producer(run, id, s, per_producer, seed))
+        })
+        .collect();
+    let consumer_threads: Vec<_> = (0..thread_consumers)
+        .map(|id| {
+            let (run, r, seed) = (run.clone(), receivers(), consumer_seed(id));
+            thread::spawn(move || select_consumer(&run, r, expected, seed))
+        })
+        .collect();
+    let consumer_tasks: Vec<_> = (thread_consumers..consumers)
+        .map(|id| {
+            let (run, r, seed) = (run.clone(), receivers(), consumer_seed(id));
+            rt.spawn(async_select_consumer(run, r, expected, seed))
+        })
+        .collect();
+    drop(channels);
+    let (task_producer_reports, task_consumer_reports) = rt.block_on(async {
+        (
+            join_tasks(producer_tasks).await,
+            join_tasks(consumer_tasks).await,
+        )
+    });
+    let mut producer_reports: Vec<_> = producer_threads
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .collect();
+    producer_reports.extend(task_producer_reports);
+    let mut consumer_reports: Vec<_> = consumer_threads
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .collect();
+    consumer_reports.extend(task_consumer_reports);
+    finish_reports(&run, &producer_reports, &consumer_reports, &label);
+}
+
+/// `select_async` and `ready_async` over the four flavors at once, on both
+/// sides, mixed with the blocking selects of `stress_select`.
+#[test]
+#[cfg_attr(miri, ignore = "tokio runtimes and timers: too slow under miri")]
+fn stress_select_async() {
+    within(hang_limit(), "async select stress run", || {
+        for (i, &combo) in ASYNC_COMBOS.iter().enumerate() {
+            for (j, &early) in EARLY.iter().enumerate() {
+                run_select_async(combo, early, 0xA000 + (i * EARLY.len() + j) as u64);
             }
         }
     });

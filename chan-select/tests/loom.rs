@@ -156,8 +156,16 @@ fn awaited_select_raced_by_two_senders() {
     model(2, || {
         let (s1, r1) = bounded::<u32>(1);
         let (s2, r2) = unbounded::<u32>();
-        let first = thread::spawn(move || s1.send(1).unwrap());
-        let second = thread::spawn(move || s2.send(2).unwrap());
+        // Each sender outlives the selects (it is returned to the join):
+        // a disconnected channel's receive is ready, and would be chosen.
+        let first = thread::spawn(move || {
+            s1.send(1).unwrap();
+            s1
+        });
+        let second = thread::spawn(move || {
+            s2.send(2).unwrap();
+            s2
+        });
 
         let mut got = Vec::new();
         while got.len() < 2 {
