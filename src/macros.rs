@@ -216,6 +216,79 @@ macro_rules! select_biased {
     };
 }
 
+/// [`select!`](crate::select!) for async code: waits by awaiting
+/// [`Select::select_async`](crate::Select::select_async) instead of blocking the
+/// thread, so it must be used inside an `async` block or function.
+///
+/// The arms are those of `select!`: `recv(r) -> msg => ...`,
+/// `send(s, msg) -> res => ...`, and at most one `default => ...` (do not
+/// wait at all) or `default(timeout) => ...` (wait at most `timeout`: it
+/// races a [`after`](crate::after) timer channel, and an operation that is
+/// ready when the time is up still wins). Ready operations are chosen
+/// uniformly at random. Cancel safe: if the enclosing future is dropped
+/// while the macro waits, no operation is performed (see the README's
+/// "Async" section). The channels can be fed by threads or tasks; on a
+/// `bounded(0)` channel a `send` arm pairs only with a receiver that is a
+/// thread or a blocking select.
+///
+/// # Examples
+///
+/// ```
+/// use chan::{select_async, unbounded};
+/// use std::time::Duration;
+///
+/// let (s1, r1) = unbounded::<i32>();
+/// let (_s2, r2) = unbounded::<i32>();
+/// std::thread::spawn(move || s1.send(1).unwrap());
+///
+/// futures::executor::block_on(async {
+///     let got = select_async! {
+///         recv(r1) -> msg => msg.unwrap(),
+///         recv(r2) -> msg => msg.unwrap() * 10,
+///         default(Duration::from_secs(10)) => panic!("nothing arrived"),
+///     };
+///     assert_eq!(got, 1);
+/// });
+/// ```
+#[cfg(feature = "async")]
+#[macro_export]
+macro_rules! select_async {
+    ($($tokens:tt)*) => {
+        $crate::__private::select_impl!($crate, unbiased_async; $($tokens)*)
+    };
+}
+
+/// [`select_biased!`](crate::select_biased!) for async code: like
+/// [`select_async!`](crate::select_async!), but when several operations are
+/// ready the one written first wins (and the timeout of a
+/// `default(timeout)` arm comes after all of them).
+///
+/// # Examples
+///
+/// ```
+/// use chan::{select_biased_async, unbounded};
+///
+/// let (urgent_s, urgent) = unbounded();
+/// let (normal_s, normal) = unbounded();
+/// normal_s.send("later").unwrap();
+/// urgent_s.send("first").unwrap();
+///
+/// futures::executor::block_on(async {
+///     let got = select_biased_async! {
+///         recv(urgent) -> msg => msg.unwrap(),
+///         recv(normal) -> msg => msg.unwrap(),
+///     };
+///     assert_eq!(got, "first");
+/// });
+/// ```
+#[cfg(feature = "async")]
+#[macro_export]
+macro_rules! select_biased_async {
+    ($($tokens:tt)*) => {
+        $crate::__private::select_impl!($crate, biased_async; $($tokens)*)
+    };
+}
+
 /// Same as [`select!`](crate::select!); kept because crossbeam-channel exports a macro of this
 /// name that some code calls directly.
 #[doc(hidden)]

@@ -801,3 +801,144 @@ mod forbid_unsafe {
         assert!(v == 1 || v == 0);
     }
 }
+
+// `select_async!` and `select_biased_async!`: the same arms, awaited. The
+// tests with timeouts start chan's timer thread, which outlives the test
+// (Miri reports that), or run 30,000 rounds: not under Miri.
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn select_async_picks_uniformly_among_ready_arms() {
+    let channels: Vec<(Sender<usize>, Receiver<usize>)> = (0..3).map(|_| unbounded()).collect();
+    const ROUNDS: usize = 30_000;
+    for (i, (s, _)) in channels.iter().enumerate() {
+        for _ in 0..ROUNDS {
+            s.send(i).unwrap();
+        }
+    }
+    let (r0, r1, r2) = (&channels[0].1, &channels[1].1, &channels[2].1);
+    let mut counts = [0usize; 3];
+    futures::executor::block_on(async {
+        for _ in 0..ROUNDS {
+            let i = chan::select_async! {
+                recv(r0) -> msg => msg.unwrap(),
+                recv(r1) -> msg => msg.unwrap(),
+                recv(r2) -> msg => msg.unwrap(),
+            };
+            counts[i] += 1;
+        }
+    });
+    // Binomial(30000, 1/3): sd 82; a bound of 6 sd cannot flake, and a
+    // select that preferred one arm by even 2% would break it.
+    for count in counts {
+        assert!(count.abs_diff(ROUNDS / 3) < 500, "{counts:?}");
+    }
+}
+
+#[test]
+fn select_biased_async_prefers_the_first_ready_arm() {
+    let (s1, r1) = unbounded();
+    let (s2, r2) = unbounded();
+    for i in 0..100 {
+        s1.send(i).unwrap();
+        s2.send(i).unwrap();
+    }
+    futures::executor::block_on(async {
+        for i in 0..100 {
+            let got = chan::select_biased_async! {
+                recv(r1) -> msg => msg.unwrap(),
+                recv(r2) -> _ => panic!("the second arm won while the first was ready"),
+            };
+            assert_eq!(got, i);
+        }
+    });
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn select_async_default_never_waits_and_a_timeout_fires() {
+    let (_s, r) = unbounded::<i32>();
+    futures::executor::block_on(async {
+        let got = chan::select_async! {
+            recv(r) -> _ => "message",
+            default => "default",
+        };
+        assert_eq!(got, "default");
+
+        let start = Instant::now();
+        let got = chan::select_async! {
+            recv(r) -> _ => "message",
+            default(ms(50)) => "timeout",
+        };
+        assert_eq!(got, "timeout");
+        assert_elapsed(start, ms(50));
+
+        let start = Instant::now();
+        chan::select_async! { default(ms(20)) => () }
+        assert_elapsed(start, ms(20));
+    });
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn select_async_ready_operation_beats_an_expired_timeout() {
+    // With a zero timeout the timer arm is ready at once, beside the
+    // message: as with a blocking select, the operation must win, every
+    // time, whichever arm the random draw visits first.
+    let (s, r) = unbounded();
+    futures::executor::block_on(async {
+        for i in 0..500 {
+            s.send(i).unwrap();
+            let got = chan::select_async! {
+                recv(r) -> msg => msg.ok(),
+                default(Duration::ZERO) => None,
+            };
+            assert_eq!(got, Some(i));
+        }
+    });
+}
+
+#[test]
+fn select_async_send_arm_is_completed_for_a_thread() {
+    let (s, r) = bounded(1);
+    let consumer = thread::spawn(move || (0..10).map(|_| r.recv().unwrap()).sum::<i32>());
+    futures::executor::block_on(async {
+        for i in 0..10 {
+            chan::select_async! {
+                send(s, i) -> res => res.unwrap(),
+            }
+        }
+    });
+    assert_eq!(consumer.join().unwrap(), 45);
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn select_async_dropped_by_a_timeout_takes_nothing() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .unwrap();
+    let (s, r) = bounded::<u32>(1);
+    runtime.block_on(async {
+        let waiting = tokio::time::timeout(ms(20), async {
+            chan::select_async! {
+                recv(r) -> msg => msg.unwrap(),
+            }
+        });
+        assert!(waiting.await.is_err(), "nothing was sent");
+        // The select was dropped while registered: the next message goes to
+        // the next receive, not to the abandoned select.
+        s.send(7).unwrap();
+        let next = tokio::spawn({
+            let r = r.clone();
+            async move {
+                chan::select_async! {
+                    recv(r) -> msg => msg.unwrap(),
+                }
+            }
+        });
+        assert_eq!(next.await.unwrap(), 7);
+    });
+}

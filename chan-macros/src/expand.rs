@@ -49,7 +49,7 @@ use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 
-use crate::parse::{ArmKind, Input, Mode};
+use crate::parse::{ArmKind, Input, Mode, Waiting};
 
 /// A hygienic identifier: invisible to user code, like a `macro_rules!` local.
 fn hidden(name: &str) -> Ident {
@@ -93,6 +93,8 @@ pub(crate) fn expand(input: &Input) -> TokenStream {
     let oper = hidden("__chan_oper");
     let index = hidden("__chan_index");
     let timeout = hidden("__chan_timeout");
+    let deadline = hidden("__chan_deadline");
+    let deadline_index = hidden("__chan_deadline_index");
 
     // Per channel arm: binding, index variable, type parameter and variant.
     struct ChannelArm<'a> {
@@ -205,9 +207,12 @@ pub(crate) fn expand(input: &Input) -> TokenStream {
 
     let choose = if channel_arms.is_empty() {
         // Only a default arm: nothing can be ready. A timeout still waits.
-        let wait = match default {
-            Some(Some(_)) => quote! {
+        let wait = match (default, input.waiting) {
+            (Some(Some(_)), Waiting::Blocking) => quote! {
                 let _ = #new_select.ready_timeout(#timeout);
+            },
+            (Some(Some(_)), Waiting::Async) => quote! {
+                let _ = #krate::after(#timeout).recv_async().await;
             },
             _ => TokenStream::new(),
         };
@@ -216,12 +221,35 @@ pub(crate) fn expand(input: &Input) -> TokenStream {
             #enum_name::Default
         }
     } else {
-        let selection = match default {
-            None => quote! {
+        let selection = match (default, input.waiting) {
+            (None, Waiting::Blocking) => quote! {
                 let #oper = #sel.select();
                 #dispatch
             },
-            Some(timeout_expr) => {
+            (None, Waiting::Async) => quote! {
+                let #oper = #sel.select_async().await;
+                #dispatch
+            },
+            // A task's timeout is one more receive, on a timer channel,
+            // added last so that a biased select prefers every channel to it.
+            (Some(Some(_)), Waiting::Async) => quote! {
+                let #deadline = #krate::after(#timeout);
+                let #deadline_index = #sel.recv(&#deadline);
+                let #oper = #sel.select_async().await;
+                if #oper.index() == #deadline_index {
+                    let _ = #oper.recv(&#deadline);
+                    // As with a blocking timeout, an operation that is
+                    // ready when the time is up still wins.
+                    #sel.remove(#deadline_index);
+                    match #sel.try_select() {
+                        ::core::result::Result::Ok(#oper) => { #dispatch }
+                        ::core::result::Result::Err(_) => #enum_name::Default,
+                    }
+                } else {
+                    #dispatch
+                }
+            },
+            (Some(timeout_expr), _) => {
                 let call = match timeout_expr {
                     None => quote!(#sel.try_select()),
                     Some(_) => quote!(#sel.select_timeout(#timeout)),
@@ -330,6 +358,26 @@ mod tests {
 
         let waiting = expand_str(quote!(c, unbiased; default(t) => 1, send(s, 2) -> m => m));
         assert!(waiting.contains(". select_timeout ("), "{waiting}");
+    }
+
+    #[test]
+    fn async_forms_await_and_time_out_on_a_timer_channel() {
+        let waiting = expand_str(quote!(c, unbiased_async; recv(r) -> m => m));
+        assert!(waiting.contains(". select_async () . await"), "{waiting}");
+        assert!(!waiting.contains(". select ()"), "{waiting}");
+
+        let timed = expand_str(quote!(c, biased_async; recv(r) -> m => m, default(t) => 0));
+        assert!(timed.contains("Select :: new_biased ()"), "{timed}");
+        assert!(timed.contains("c :: after ("), "{timed}");
+        assert!(timed.contains(". try_select ()"), "{timed}");
+        assert!(!timed.contains("select_timeout"), "{timed}");
+
+        let polling = expand_str(quote!(c, unbiased_async; recv(r) -> m => m, default => 0));
+        assert!(polling.contains(". try_select ()"), "{polling}");
+        assert!(!polling.contains("await"), "{polling}");
+
+        let sleeping = expand_str(quote!(c, unbiased_async; default(t) => 1));
+        assert!(sleeping.contains(". recv_async () . await"), "{sleeping}");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Parsing of the `select!` grammar.
 //!
 //! ```text
-//! input   := crate-path `,` mode `;` arm*
+//! input   := crate-path `,` mode `;` arm*   (mode: unbiased, biased, unbiased_async, biased_async)
 //! arm     := `recv` `(` expr `,`? `)` `->` pat `=>` body
 //!          | `send` `(` expr `,` expr `,`? `)` `->` pat `=>` body
 //!          | `default` ( `(` ( expr `,`? )? `)` )? `=>` body
@@ -24,12 +24,25 @@ pub(crate) enum Mode {
     Biased,
 }
 
-impl Mode {
+/// How the macro waits for an operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Waiting {
+    /// `select!`, `select_biased!`: the thread blocks.
+    Blocking,
+    /// `select_async!`, `select_biased_async!`: the task awaits
+    /// (`Select::select_async`), so the macro is an expression of an
+    /// `async` block or function.
+    Async,
+}
+
+impl Input {
     /// The name of the user-facing macro, for error messages.
-    pub(crate) fn macro_name(self) -> &'static str {
-        match self {
-            Mode::Unbiased => "select!",
-            Mode::Biased => "select_biased!",
+    pub(crate) fn macro_name(&self) -> &'static str {
+        match (self.mode, self.waiting) {
+            (Mode::Unbiased, Waiting::Blocking) => "select!",
+            (Mode::Biased, Waiting::Blocking) => "select_biased!",
+            (Mode::Unbiased, Waiting::Async) => "select_async!",
+            (Mode::Biased, Waiting::Async) => "select_biased_async!",
         }
     }
 }
@@ -75,6 +88,8 @@ pub(crate) struct Input {
     pub(crate) krate: TokenStream,
     /// Biased or unbiased selection.
     pub(crate) mode: Mode,
+    /// Blocking or awaiting.
+    pub(crate) waiting: Waiting,
     /// The arms, in written order.
     pub(crate) arms: Vec<Arm>,
 }
@@ -92,30 +107,39 @@ impl Input {
 pub(crate) fn parse_input(input: ParseStream) -> Result<Input> {
     let krate = parse_crate_path(input)?;
     let mode_ident: Ident = input.parse()?;
-    let mode = match mode_ident.to_string().as_str() {
-        "unbiased" => Mode::Unbiased,
-        "biased" => Mode::Biased,
+    let (mode, waiting) = match mode_ident.to_string().as_str() {
+        "unbiased" => (Mode::Unbiased, Waiting::Blocking),
+        "biased" => (Mode::Biased, Waiting::Blocking),
+        "unbiased_async" => (Mode::Unbiased, Waiting::Async),
+        "biased_async" => (Mode::Biased, Waiting::Async),
         _ => {
             return Err(Error::new(
                 mode_ident.span(),
-                "internal error in chan's select!: expected `unbiased` or `biased`",
+                "internal error in chan's select!: expected `unbiased`, `biased`, \
+                 `unbiased_async` or `biased_async`",
             ))
         }
     };
     input.parse::<Token![;]>()?;
 
+    let mut parsed = Input {
+        krate,
+        mode,
+        waiting,
+        arms: Vec::new(),
+    };
     if input.is_empty() {
         return Err(Error::new(
             Span::call_site(),
             format!(
                 "{} needs at least one arm: `recv(r) -> msg => ...`, \
                  `send(s, msg) -> res => ...` or `default => ...`",
-                mode.macro_name()
+                parsed.macro_name()
             ),
         ));
     }
 
-    let mut arms = Vec::new();
+    let arms = &mut parsed.arms;
     let mut seen_default = false;
     while !input.is_empty() {
         let arm = parse_arm(input)?;
@@ -130,7 +154,7 @@ pub(crate) fn parse_input(input: ParseStream) -> Result<Input> {
         }
         arms.push(arm);
     }
-    Ok(Input { krate, mode, arms })
+    Ok(parsed)
 }
 
 /// Collects the tokens before the first top-level `,`.

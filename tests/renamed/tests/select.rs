@@ -192,3 +192,26 @@ fn expansion_needs_no_prelude() {
     drop(s);
     assert_eq!(without_prelude::poll_biased(&r), -1);
 }
+
+/// The async macros resolve the runtime crate under the user's name too.
+#[test]
+fn select_async_macro_under_the_renamed_dependency() {
+    let (s, r) = crossbeam_channel::bounded(1);
+    let (_quiet, never_sent) = crossbeam_channel::unbounded::<i32>();
+    let producer = thread::spawn(move || s.send(7).unwrap());
+    let got = futures::executor::block_on(async {
+        crossbeam_channel::select_async! {
+            recv(r) -> msg => msg.unwrap(),
+            recv(never_sent) -> _ => unreachable!("nothing is sent here"),
+        }
+    });
+    assert_eq!(got, 7);
+    producer.join().unwrap();
+    let got = futures::executor::block_on(async {
+        crossbeam_channel::select_biased_async! {
+            recv(never_sent) -> _ => 0,
+            default => 1,
+        }
+    });
+    assert_eq!(got, 1);
+}
