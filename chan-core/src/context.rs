@@ -1,5 +1,5 @@
-//! The blocking context: what a waiting thread (or, later, an async task)
-//! leaves behind in a channel's wait queue.
+//! The blocking context: what a waiting thread or async task leaves behind
+//! in a channel's wait queue.
 //!
 //! Protocol: a waiter owns one state word, `selection`, that starts as
 //! `Waiting`. Whoever wants to complete the waiter's operation (a partner
@@ -10,8 +10,8 @@
 //! partner's work, or the partner sees the registration.
 //!
 //! Waking goes through [`Context::unpark`], the one place that knows whether
-//! the waiter is a parked thread or a task `Waker`, so every channel flavor
-//! and the select engine are ready for async waiters.
+//! the waiter is a parked thread or a task `Waker` (`crate::task`), so the
+//! flavors and the select engine treat both alike.
 
 use crate::sync::{
     current_thread_id, park, park_timeout, Arc, AtomicBool, AtomicPtr, AtomicUsize, Ordering,
@@ -197,6 +197,20 @@ impl Context {
                 owner_id,
             }),
         }
+    }
+
+    /// A context nobody else holds, back to `Waiting`, for reuse; `None`
+    /// if a partner may still hold a clone (it drops that clone after its
+    /// last use, `unpark`). Loom's `Arc` counts no strong references, so
+    /// there nothing is reused.
+    #[inline]
+    pub fn into_reusable(self) -> Option<Context> {
+        #[cfg(not(loom))]
+        if Arc::strong_count(&self.inner) == 1 {
+            self.reset();
+            return Some(self);
+        }
+        None
     }
 
     #[cfg_attr(loom, allow(dead_code))]

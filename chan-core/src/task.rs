@@ -122,7 +122,7 @@ impl TaskWait {
             return Next::Wait;
         }
         let registered = self.registered.take().expect("checked above");
-        Next::Try(self.unsubscribe(registered, arms))
+        Next::Try(self.unsubscribe(registered, arms, true))
     }
 
     /// Step 3 of a poll, after every operation failed: registers with each
@@ -134,7 +134,7 @@ impl TaskWait {
         mut order: impl FnMut(usize) -> usize,
     ) -> Next {
         debug_assert!(self.registered.is_none(), "subscribed twice");
-        let cx = Context::for_task(waker.clone());
+        let cx = spare::take(waker);
         for place in 0..arms.count() {
             let arm = order(place);
             let handle = arms.handle(arm);
@@ -148,13 +148,17 @@ impl TaskWait {
                     Interest::Operation => Selected::Aborted,
                     Interest::Readiness => Selected::Operation(oper),
                 };
-                // If a partner chose us first, its choice wins.
-                let mine = cx.try_select(claim).is_ok().then_some(arm);
-                let chosen = self.unsubscribe(Registered { cx, deadline: None }, arms);
-                return Next::Try(chosen.or(mine));
+                // If a partner chose us first, its choice wins. Our own
+                // claim leaves every entry queued.
+                if cx.try_select(claim).is_ok() {
+                    self.unsubscribe(Registered { cx, deadline: None }, arms, false);
+                    return Next::Try(Some(arm));
+                }
+                let chosen = self.unsubscribe(Registered { cx, deadline: None }, arms, true);
+                return Next::Try(chosen);
             }
             if cx.selected() != Selected::Waiting {
-                let chosen = self.unsubscribe(Registered { cx, deadline: None }, arms);
+                let chosen = self.unsubscribe(Registered { cx, deadline: None }, arms, true);
                 return Next::Try(chosen);
             }
         }
@@ -170,7 +174,7 @@ impl TaskWait {
     /// on a wake-up that a partner gave it and that it did not act on.
     pub fn cancel(&mut self, arms: &dyn Arms) {
         if let Some(registered) = self.registered.take() {
-            if let Some(arm) = self.unsubscribe(registered, arms) {
+            if let Some(arm) = self.unsubscribe(registered, arms, true) {
                 if self.interest == Interest::Operation {
                     arms.handle(arm).pass_on();
                 }
@@ -185,11 +189,29 @@ impl TaskWait {
 
     /// Removes every registration and the timer; returns the operation a
     /// partner selected, if one did.
-    fn unsubscribe(&self, registered: Registered, arms: &dyn Arms) -> Option<usize> {
+    ///
+    /// A partner that selects an operation takes its entry out of the
+    /// queue as it does (`Waiters::try_select`, `notify_observers`), so
+    /// with `partner_may_have_chosen` an operation already selected is not
+    /// looked for again: one lock less per wake-up. Only the task's own
+    /// claim (`subscribe`) selects an operation whose entry stays.
+    fn unsubscribe(
+        &mut self,
+        registered: Registered,
+        arms: &dyn Arms,
+        partner_may_have_chosen: bool,
+    ) -> Option<usize> {
         let Registered { cx, deadline } = registered;
+        let taken_out = match cx.selected() {
+            Selected::Operation(oper) if partner_may_have_chosen => Some(oper),
+            _ => None,
+        };
         for arm in 0..arms.count() {
             let handle = arms.handle(arm);
             let oper = arms.oper(arm, &cx);
+            if Some(oper) == taken_out {
+                continue;
+            }
             match self.interest {
                 Interest::Operation => handle.unregister_task(oper),
                 Interest::Readiness => handle.unwatch(oper),
@@ -200,10 +222,12 @@ impl TaskWait {
         }
         // Every entry is gone, so the selection can no longer change, but
         // for a disconnect (which needs no answer).
-        match cx.selected() {
+        let chosen = match cx.selected() {
             Selected::Operation(oper) => (0..arms.count()).find(|&arm| arms.oper(arm, &cx) == oper),
             _ => None,
-        }
+        };
+        spare::keep(cx);
+        chosen
     }
 }
 
@@ -213,6 +237,48 @@ impl Drop for TaskWait {
             self.registered.is_none() || std::thread::panicking(),
             "a task wait was dropped while registered: its future must cancel it"
         );
+    }
+}
+
+/// One task context per thread, kept for reuse: a task that waits again
+/// and again (a receive per message) would otherwise allocate a context
+/// and clone its waker at every wait. A context is kept only once nobody
+/// else holds it (`Context::into_reusable`) and reused only for a waker
+/// that wakes the same task; the one kept holds a clone of its task's
+/// waker until the thread's next wait replaces it.
+mod spare {
+    use crate::context::Context;
+    use std::task::Waker;
+
+    #[cfg(not(loom))]
+    std::thread_local! {
+        static SPARE: std::cell::Cell<Option<Context>> = const { std::cell::Cell::new(None) };
+    }
+
+    /// A context for a task woken by `waker`: the kept one if it fits.
+    #[inline]
+    pub fn take(waker: &Waker) -> Context {
+        #[cfg(not(loom))]
+        if let Ok(Some(cx)) = SPARE.try_with(|spare| spare.take()) {
+            if cx.wakes(waker) {
+                return cx;
+            }
+        }
+        Context::for_task(waker.clone())
+    }
+
+    /// Keeps `cx` for the thread's next wait, if nobody else holds it.
+    #[inline]
+    pub fn keep(cx: Context) {
+        #[cfg(not(loom))]
+        if let Some(cx) = cx.into_reusable() {
+            // The one replaced is dropped outside the cell: dropping its
+            // waker may run executor code.
+            let replaced = SPARE.try_with(|spare| spare.replace(Some(cx)));
+            drop(replaced);
+        }
+        #[cfg(loom)]
+        drop(cx);
     }
 }
 

@@ -164,6 +164,9 @@ impl Waiters {
     /// Tells every observer the channel is ready, and forgets them.
     #[inline]
     pub fn notify_observers(&mut self) {
+        if self.observers.is_empty() {
+            return;
+        }
         for entry in self.observers.drain(..) {
             if entry.cx.try_select(Selected::Operation(entry.oper)).is_ok() {
                 entry.cx.unpark();

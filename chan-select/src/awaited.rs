@@ -55,6 +55,15 @@ impl<'a> Select<'a> {
     /// from any channel. For a timeout, race it with your runtime's timer
     /// (`tokio::time::timeout`), or add a `chan::after` receive.
     ///
+    /// # Rendezvous channels
+    /// On a `bounded(0)` channel a send arm pairs with a receiver that
+    /// waits with a place for the message: a thread blocked in `recv`, a
+    /// blocking select, and never another task (a task's `recv_async` or
+    /// awaited select only watches the channel, so that dropping it can
+    /// lose nothing). Two tasks meeting on `bounded(0)` through a send arm
+    /// wait for each other forever: give them a `bounded(1)` channel. A
+    /// receive arm pairs with every kind of sender, `send_async` included.
+    ///
     /// # Panics
     /// Panics (when polled) if no operation was added.
     ///

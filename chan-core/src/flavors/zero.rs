@@ -29,15 +29,27 @@
 //!   waiter's `accept` picks it up. A select sender then `write`s into its
 //!   own packet and the partner that selected it reads it.
 //!
+//! - Async tasks (`crate::task`) never leave a packet for a partner to
+//!   fill: a message may move only in the poll that returns it. A task
+//!   waiting to receive, or an awaited select's send arm, *observes* the
+//!   opposite queue and is woken whenever a partner registers there; it
+//!   then pairs up in its next poll like any non-blocking operation. An
+//!   async send (`poll_send`) instead waits like a blocked thread, with
+//!   its message in a packet of its own (`Packet::owned_on_heap`, which
+//!   follows the stack-packet rules), so that a task receiver has a
+//!   partner to take from. Two observers cannot pair: an awaited select's
+//!   send arm meets only receivers that wait with a packet.
+//!
 //! Ownership of a packet (the invariants):
 //! - Exactly one party ever changes a packet's state, once: the *writer* of
 //!   a receiver packet or of a select sender's heap packet, or the *reader*
 //!   of a blocked sender's stack packet. Its store (release) is its last
 //!   access to the packet.
-//! - A stack packet belongs to its blocked owner, which does not return
-//!   before the state has left `PENDING` (or, when its wait ended without
-//!   being selected, before it unregistered the entry under the lock, after
-//!   which nobody can select it).
+//! - A stack packet (or an async send's own packet) belongs to its blocked
+//!   owner, which does not return (or free it) before the state has left
+//!   `PENDING` (or, when its wait ended without being selected, before it
+//!   unregistered the entry under the lock, after which nobody can select
+//!   it).
 //! - A heap packet that was never selected is freed by `unregister`, which
 //!   finds the entry still queued. A selected heap packet is out of the queue
 //!   and is freed by its *reader* (the select receiver that registered it,
