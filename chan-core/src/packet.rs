@@ -86,6 +86,7 @@ impl<T> Packet<T> {
     /// message: it behaves as a blocked thread's stack packet (the waiter
     /// owns it and frees it with `free_owned`), but lives on the heap so
     /// the waiting future may move.
+    #[cfg(feature = "async")]
     pub fn owned_on_heap(msg: T) -> *mut Packet<T> {
         Box::into_raw(Box::new(Packet::on_stack(Some(msg))))
     }
@@ -97,6 +98,7 @@ impl<T> Packet<T> {
     /// `packet` must come from `owned_on_heap`, and no partner may reach
     /// it any more (unregistered, or the selecting partner stored the
     /// state).
+    #[cfg(feature = "async")]
     pub unsafe fn free_owned(packet: *mut Packet<T>) -> Option<T> {
         // SAFETY: by the caller's contract we are its only user; it came
         // from `Box::into_raw`.

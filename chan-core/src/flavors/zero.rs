@@ -91,6 +91,7 @@ use crate::probes::{self, Event};
 use crate::sync::{Mutex, MutexGuard};
 use crate::waiters::{Entry, Waiters};
 use std::marker::PhantomData;
+#[cfg(feature = "async")]
 use std::task::{Poll, Waker};
 use std::time::Instant;
 use std::{mem, ptr};
@@ -519,6 +520,7 @@ impl<T> Channel<T> {
     ///
     /// `msg` holds the message while the send is not parked; `parked` the
     /// registration while it is. `Ready(Err(msg))` if disconnected.
+    #[cfg(feature = "async")]
     pub fn poll_send(
         &self,
         msg: &mut Option<T>,
@@ -562,6 +564,7 @@ impl<T> Channel<T> {
     /// Ends a parked async send: `None` if a receiver took the message,
     /// else the message back (nobody selected it, the receiver gave its
     /// reservation up, or the channel got disconnected).
+    #[cfg(feature = "async")]
     pub fn unpark_send(&self, mine: ParkedSend<T>) -> Option<T> {
         let ParkedSend { packet, cx } = mine;
         let entry = self.lock().senders.unregister(cx.operation());
@@ -649,6 +652,7 @@ impl<T> Channel<T> {
 }
 
 /// An async send parked in a zero channel (see `Channel::poll_send`).
+#[cfg(feature = "async")]
 pub struct ParkedSend<T> {
     /// Its own packet, holding the message until a receiver takes it.
     packet: *mut Packet<T>,
@@ -658,8 +662,10 @@ pub struct ParkedSend<T> {
 
 // SAFETY: the packet pointer is the parked sender's own allocation; it
 // crosses threads only with its `T`, under the packet protocol.
+#[cfg(feature = "async")]
 unsafe impl<T: Send> Send for ParkedSend<T> {}
 // SAFETY: `&ParkedSend` gives no access to the packet.
+#[cfg(feature = "async")]
 unsafe impl<T: Send> Sync for ParkedSend<T> {}
 
 /// How a plain blocking operation's wait ended, with what its packet held.
