@@ -39,12 +39,17 @@ command -v valgrind >/dev/null || {
 }
 
 export CARGO_TERM_COLOR=never
-cargo build --quiet --release -p chan-benches --bin instr_guard
+cargo build --quiet --release -p chan-benches --bin instr_guard --bin async_pingpong
 
-# Instructions valgrind counted for one run of chan on FLAVOR, K, MODE.
 total() {
-    valgrind --tool=callgrind --callgrind-out-file=/dev/null \
-        "$root/target/release/instr_guard" chan "$@" 2>&1 |
+    local flavor="$1" count="$2" mode="$3" run
+    if [[ "$flavor" == async ]]; then
+        # async_pingpong.rs: COUNT round trips of two tasks (MODE pingpong).
+        run=("$root/target/release/async_pingpong" chan "$count")
+    else
+        run=("$root/target/release/instr_guard" chan "$flavor" "$count" "$mode")
+    fi
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null "${run[@]}" 2>&1 |
         sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
 
@@ -65,12 +70,14 @@ workloads=(
     "b1 seq" "b1024 seq" "unb seq"
     "b1 pair" "b1024 pair" "unb pair"
     "unb select" "unb select_macro"
+    "async pingpong"
 )
 
 if $update; then
     {
         echo "# Instructions per operation of chan on single-thread workloads, counted by"
-        echo "# scripts/instructions.sh (callgrind; instr_guard chan FLAVOR K MODE)."
+        echo "# scripts/instructions.sh (callgrind; instr_guard chan FLAVOR K MODE, and"
+        echo "# async_pingpong chan K for \"async pingpong\", per round trip)."
         echo "# CI fails when a count grows by more than 5%. Change this file only in a"
         echo "# commit that says why the counts moved."
         echo "# flavor mode instructions"
