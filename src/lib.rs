@@ -68,3 +68,9 @@ pub use chan_select::{Select, SelectedOperation};
 pub use chan_core::{RecvFuture, RecvStream, SendFuture, SendSink};
 #[cfg(feature = "async")]
 pub use chan_select::{ReadyFuture, SelectFuture};
+
+/// The README's Rust examples, compiled and run as doc tests, so that the
+/// README's code cannot go stale.
+#[cfg(all(doctest, feature = "async"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
