@@ -20,7 +20,7 @@
 //! means) are printed and written to `ASYNC.md` beside this file.
 
 use chan_benches::async_workloads::{
-    self, Flavor, Measurement, Shape, CAPACITY, CONTENDERS, WORKERS,
+    self, with_async_section, Flavor, Measurement, Shape, CAPACITY, CONTENDERS, WORKERS,
 };
 use chan_benches::cell::{self, env_usize, median, Failure};
 use chan_benches::machine::{utc_now, Machine};
@@ -405,7 +405,11 @@ fn parent(args: &[String]) {
         println!("FAILED: {line}");
     }
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("ASYNC.md");
-    std::fs::write(&path, markdown(&rows, &s, &machine, &date)).expect("write ASYNC.md");
+    let async_md = markdown(&rows, &s, &machine, &date);
+    std::fs::write(&path, &async_md).expect("write ASYNC.md");
+    let results = path.with_file_name("RESULTS.md");
+    let before = std::fs::read_to_string(&results).unwrap_or_default();
+    std::fs::write(&results, with_async_section(&before, &async_md)).expect("write RESULTS.md");
     println!(
         "\nwrote {} in {:.0} s",
         path.display(),

@@ -13,6 +13,7 @@
 //! mode) and reported as "hang" while the harness goes on. The tables are
 //! printed and written to `RESULTS.md` and `results.svg` beside this file.
 
+use chan_benches::async_workloads::with_async_section;
 use chan_benches::cell::{self, env_usize, median, Failure, THROUGHPUT_MARK};
 use chan_benches::machine::{utc_now, Machine};
 use chan_benches::report::{Outcome, Report, Row};
@@ -186,7 +187,14 @@ fn parent(args: &[String]) {
     }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let md = dir.join("RESULTS.md");
-    std::fs::write(&md, report.markdown()).expect("write RESULTS.md");
+    // Keep the async harness's section (`benches/async.rs`).
+    let async_md = std::fs::read_to_string(dir.join("ASYNC.md")).unwrap_or_default();
+    let results = if async_md.is_empty() {
+        report.markdown()
+    } else {
+        with_async_section(&report.markdown(), &async_md)
+    };
+    std::fs::write(&md, results).expect("write RESULTS.md");
     let svg = dir.join("results.svg");
     if let Err(e) = report.svg(&svg) {
         eprintln!("compare: could not draw {}: {e}", svg.display());

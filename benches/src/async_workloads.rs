@@ -592,3 +592,47 @@ pub fn child(args: &[String]) {
         None => println!("{MARK} NA"),
     }
 }
+
+/// The heading under which `RESULTS.md` carries the async results.
+const ASYNC_HEADING: &str = "## Async channels (from ASYNC.md)";
+
+/// `results` (the text of `RESULTS.md`) with its async section replaced by
+/// (or, the first time, extended with) a summary of `async_md` (the text of
+/// `ASYNC.md`): its run line, machine line, wall-time table and geometric
+/// means. `compare` and `async` both call it, so neither harness drops the
+/// other's figures when it rewrites its file.
+pub fn with_async_section(results: &str, async_md: &str) -> String {
+    let kept = match results.find(ASYNC_HEADING) {
+        Some(start) => &results[..start],
+        None => results,
+    };
+    let mut out = kept.trim_end().to_string();
+    out.push_str("\n\n");
+    out.push_str(ASYNC_HEADING);
+    out.push_str("\n\n");
+    out.push_str(
+        "Tasks on a 2-worker tokio runtime (and, in `mixed`, producer threads); \
+         the whole report, with CPU times and the workloads, is in `ASYNC.md` \
+         (`cargo bench -p chan-benches --bench async`).\n\n",
+    );
+    for line in async_md.lines() {
+        if line.starts_with("Written by") || line.starts_with("- Machine") {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    for heading in ["## Wall time", "## Geometric means"] {
+        if let Some(start) = async_md.find(heading) {
+            let body = &async_md[start + heading.len()..];
+            let table: Vec<&str> = body
+                .lines()
+                .skip_while(|line| !line.starts_with('|'))
+                .take_while(|line| line.starts_with('|'))
+                .collect();
+            out.push_str(&format!("\n{}:\n\n", &heading[3..]));
+            out.push_str(&table.join("\n"));
+            out.push('\n');
+        }
+    }
+    out
+}
