@@ -43,6 +43,9 @@ pub struct Waiters {
     /// queued), so an unchanged count proves that no selectable partner
     /// appeared in between: the zero flavor's `observe` stamp.
     registrations: u64,
+    /// Selectors registered with a packet (blocked threads of the array
+    /// and zero flavors; never async tasks).
+    with_packet: usize,
 }
 
 impl Waiters {
@@ -61,6 +64,7 @@ impl Waiters {
     #[inline]
     pub fn register_with_packet(&mut self, oper: Operation, packet: *mut (), cx: &Context) {
         self.registrations += 1;
+        self.with_packet += usize::from(!packet.is_null());
         self.selectors.push(Entry {
             oper,
             packet,
@@ -123,11 +127,19 @@ impl Waiters {
     /// `memmove` even to move nothing.
     #[inline]
     fn take_selector(&mut self, index: usize) -> Entry {
-        if index + 1 == self.selectors.len() {
+        let entry = if index + 1 == self.selectors.len() {
             self.selectors.pop().expect("index is in bounds")
         } else {
             self.selectors.remove(index)
-        }
+        };
+        self.with_packet -= usize::from(!entry.packet.is_null());
+        entry
+    }
+
+    /// True if some selector was registered with a packet.
+    #[inline]
+    pub fn has_packets(&self) -> bool {
+        self.with_packet > 0
     }
 
     /// True if some waiting operation of another thread could be selected.
@@ -214,6 +226,12 @@ pub struct SyncWaiters {
     /// entry registered before it, under the lock, so no waiter it should
     /// wake is left; one that reads a stale `false` only takes the lock.
     is_empty: AtomicBool,
+    /// True while a selector with a packet may be registered: a hint,
+    /// written under the lock when it changes and read relaxed, that lets
+    /// `handoff` skip the lock when only packet-less waiters (async tasks,
+    /// selects) wait. A stale value only costs a handoff that the
+    /// caller's ordinary path then makes up for (`notify_with`).
+    has_packets: AtomicBool,
 }
 
 impl Default for SyncWaiters {
@@ -228,6 +246,7 @@ impl SyncWaiters {
         SyncWaiters {
             queue: Mutex::new(Waiters::new()),
             is_empty: AtomicBool::new(true),
+            has_packets: AtomicBool::new(false),
         }
     }
 
@@ -255,8 +274,27 @@ impl SyncWaiters {
         let mut queue = self.queue.lock();
         add(&mut queue);
         self.is_empty.store(false, Ordering::SeqCst);
+        self.publish_packets(&queue);
         drop(queue);
         store_load_fence();
+    }
+
+    /// Under the lock, after a removal: publishes the queue's new state
+    /// (see the fields).
+    #[inline]
+    fn publish(&self, queue: &Waiters) {
+        self.is_empty.store(queue.is_empty(), Ordering::Release);
+        self.publish_packets(queue);
+    }
+
+    /// Under the lock: updates the `has_packets` hint, writing it only
+    /// when it changes.
+    #[inline]
+    fn publish_packets(&self, queue: &Waiters) {
+        let has_packets = queue.has_packets();
+        if self.has_packets.load(Ordering::Relaxed) != has_packets {
+            self.has_packets.store(has_packets, Ordering::Relaxed);
+        }
     }
 
     /// Removes a blocked operation.
@@ -264,7 +302,7 @@ impl SyncWaiters {
     pub fn unregister(&self, oper: Operation) -> Option<Entry> {
         let mut queue = self.queue.lock();
         let entry = queue.unregister(oper);
-        self.is_empty.store(queue.is_empty(), Ordering::Release);
+        self.publish(&queue);
         entry
     }
 
@@ -334,6 +372,9 @@ impl SyncWaiters {
     /// the channel did not become ready.
     #[inline(never)]
     pub fn handoff(&self, allowed: impl FnOnce() -> bool, complete: impl FnOnce(*mut ())) -> bool {
+        if !self.has_packets.load(Ordering::Relaxed) {
+            return false;
+        }
         let mut queue = self.queue.lock();
         if !allowed() {
             return false;
@@ -343,7 +384,7 @@ impl SyncWaiters {
         else {
             return false;
         };
-        self.is_empty.store(queue.is_empty(), Ordering::Release);
+        self.publish(&queue);
         drop(queue);
         complete(entry.packet);
         entry.cx.unpark();
@@ -359,7 +400,7 @@ impl SyncWaiters {
         }
         let selected = queue.try_select();
         queue.notify_observers();
-        self.is_empty.store(queue.is_empty(), Ordering::Release);
+        self.publish(&queue);
         selected
     }
 
@@ -374,14 +415,14 @@ impl SyncWaiters {
     pub fn unwatch(&self, oper: Operation) {
         let mut queue = self.queue.lock();
         queue.unwatch(oper);
-        self.is_empty.store(queue.is_empty(), Ordering::Release);
+        self.publish(&queue);
     }
 
     /// Wakes every waiter with `Disconnected`.
     pub fn disconnect(&self) {
         let mut queue = self.queue.lock();
         queue.disconnect();
-        self.is_empty.store(queue.is_empty(), Ordering::Release);
+        self.publish(&queue);
     }
 }
 
