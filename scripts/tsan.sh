@@ -56,7 +56,7 @@ export CHAN_RACE_ROUNDS="${CHAN_RACE_ROUNDS:-2000}"
 
 start=$SECONDS
 tests=()
-for t in stress async_api mpmc select select_macro select_guarantees promises zero array list drops panic_safety; do
+for t in stress async_flavors async_wakers async_cancel async_select mpmc select select_macro select_guarantees promises zero array list drops panic_safety; do
     if [[ -f "tests/$t.rs" ]]; then
         tests+=(--test "$t")
     fi
