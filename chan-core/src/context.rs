@@ -32,11 +32,7 @@ impl Operation {
     /// alive (and does not move) for as long as the operation is registered.
     #[inline]
     pub fn hook<T>(value: &mut T) -> Operation {
-        let address = value as *mut T as usize;
-        // The three smallest values encode the other `Selected` states; no
-        // real object lives at those addresses.
-        assert!(address > 2, "operation hook at an impossible address");
-        Operation(address)
+        Operation::of(value)
     }
 
     /// Like [`Operation::hook`], from a shared reference: for a value that
@@ -45,6 +41,8 @@ impl Operation {
     #[inline]
     pub fn of<T>(value: &T) -> Operation {
         let address = value as *const T as usize;
+        // The three smallest values encode the other `Selected` states; no
+        // real object lives at those addresses.
         assert!(address > 2, "operation hook at an impossible address");
         Operation(address)
     }

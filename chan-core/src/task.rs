@@ -182,11 +182,6 @@ impl TaskWait {
         }
     }
 
-    /// True while registered (between a pending poll and the next).
-    pub fn is_registered(&self) -> bool {
-        self.registered.is_some()
-    }
-
     /// Removes every registration and the timer; returns the operation a
     /// partner selected, if one did.
     ///
