@@ -57,10 +57,13 @@ mod macros;
 #[doc(hidden)]
 pub use macros::__private;
 
+#[cfg(feature = "stats")]
+pub use chan_core::ChannelStats;
 pub use chan_core::{
-    after, at, bounded, never, tick, unbounded, IntoIter, Iter, ReadyTimeoutError, Receiver,
-    RecvError, RecvTimeoutError, SelectTimeoutError, SendError, SendTimeoutError, Sender, TryIter,
-    TryReadyError, TryRecvError, TrySelectError, TrySendError,
+    after, at, bounded, never, tick, unbounded, Drain, IntoIter, Iter, ReadyTimeoutError, Receiver,
+    RecvError, RecvTimeoutError, SelectTimeoutError, SendAllError, SendError, SendTimeoutError,
+    Sender, TryIter, TryReadyError, TryRecvError, TrySelectError, TrySendError, WeakReceiver,
+    WeakSender,
 };
 pub use chan_select::{Select, SelectedOperation};
 

@@ -9,10 +9,10 @@ use crate::err::{
 };
 use crate::flavors::{self, array, list, zero, Timer, TimerReceiver};
 use crate::handle::{Readiness, SelectHandle, Token};
-use crate::sync::Arc;
 use std::fmt;
 use std::iter::FusedIterator;
 use std::panic::{RefUnwindSafe, UnwindSafe};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Creates a channel of unbounded capacity.
@@ -153,13 +153,13 @@ pub fn tick(duration: Duration) -> Receiver<Instant> {
     }
 }
 
-enum SenderFlavor<T> {
+pub(crate) enum SenderFlavor<T> {
     Array(counter::Sender<array::Channel<T>>),
     List(counter::Sender<list::Channel<T>>),
     Zero(counter::Sender<zero::Channel<T>>),
 }
 
-enum ReceiverFlavor<T> {
+pub(crate) enum ReceiverFlavor<T> {
     Array(counter::Receiver<array::Channel<T>>),
     List(counter::Receiver<list::Channel<T>>),
     Zero(counter::Receiver<zero::Channel<T>>),
@@ -180,7 +180,7 @@ enum ReceiverFlavor<T> {
 /// assert_eq!(r.iter().collect::<Vec<_>>(), [1, 2]);
 /// ```
 pub struct Sender<T> {
-    flavor: SenderFlavor<T>,
+    pub(crate) flavor: SenderFlavor<T>,
 }
 
 // SAFETY: the channels synchronise all access to the messages they hold, so
@@ -208,11 +208,16 @@ impl<T> Sender<T> {
     /// ```
     #[inline]
     pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
-        match &self.flavor {
+        let result = match &self.flavor {
             SenderFlavor::Array(chan) => chan.try_send(msg),
             SenderFlavor::List(chan) => chan.try_send(msg),
             SenderFlavor::Zero(chan) => chan.try_send(msg),
+        };
+        #[cfg(feature = "stats")]
+        if result.is_ok() {
+            self.count_sent(1);
         }
+        result
     }
 
     /// Sends a message, blocking while the channel is full.
@@ -241,11 +246,16 @@ impl<T> Sender<T> {
     /// bounded(1024) in the compare binary: 111 -> 96 instructions a pair).
     #[inline]
     fn send_until(&self, msg: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
-        match &self.flavor {
+        let result = match &self.flavor {
             SenderFlavor::Array(chan) => chan.send(msg, deadline),
             SenderFlavor::List(chan) => chan.send(msg, deadline),
             SenderFlavor::Zero(chan) => chan.send(msg, deadline),
+        };
+        #[cfg(feature = "stats")]
+        if result.is_ok() {
+            self.count_sent(1);
         }
+        result
     }
 
     /// Sends a message, blocking at most `timeout` while the channel is full.
@@ -425,7 +435,7 @@ impl<T> fmt::Debug for Sender<T> {
 /// assert_eq!(here + worker.join().unwrap(), 10);
 /// ```
 pub struct Receiver<T> {
-    flavor: ReceiverFlavor<T>,
+    pub(crate) flavor: ReceiverFlavor<T>,
 }
 
 // SAFETY: the channels synchronise all access to the messages they hold, so
@@ -450,14 +460,19 @@ impl<T> Receiver<T> {
     /// ```
     #[inline]
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        match &self.flavor {
+        let result = match &self.flavor {
             ReceiverFlavor::Array(chan) => chan.try_recv(),
             ReceiverFlavor::List(chan) => chan.try_recv(),
             ReceiverFlavor::Zero(chan) => chan.try_recv(),
             ReceiverFlavor::At(chan) => chan.try_recv(),
             ReceiverFlavor::Tick(chan) => chan.try_recv(),
             ReceiverFlavor::Never(chan) => chan.try_recv(),
+        };
+        #[cfg(feature = "stats")]
+        if result.is_ok() {
+            self.count_received(1);
         }
+        result
     }
 
     /// Receives a message, blocking while the channel is empty.
@@ -482,15 +497,20 @@ impl<T> Receiver<T> {
     /// The flavor dispatch of every receive; see `Sender::send_until` for
     /// why only the array and list fast paths inline here.
     #[inline]
-    fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        match &self.flavor {
+    pub(crate) fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        let result = match &self.flavor {
             ReceiverFlavor::Array(chan) => chan.recv(deadline),
             ReceiverFlavor::List(chan) => chan.recv(deadline),
             ReceiverFlavor::Zero(chan) => chan.recv(deadline),
             ReceiverFlavor::At(chan) => chan.recv(deadline),
             ReceiverFlavor::Tick(chan) => chan.recv(deadline),
             ReceiverFlavor::Never(chan) => chan.recv(deadline),
+        };
+        #[cfg(feature = "stats")]
+        if result.is_ok() {
+            self.count_received(1);
         }
+        result
     }
 
     /// Receives a message, blocking at most `timeout` while the channel is
@@ -934,13 +954,18 @@ impl<T> SelectHandle for Receiver<T> {
 /// completed.
 pub unsafe fn write<T>(s: &Sender<T>, token: &mut Token, msg: T) -> Result<(), T> {
     // SAFETY: forwarded caller contract.
-    unsafe {
+    let result = unsafe {
         match &s.flavor {
             SenderFlavor::Array(chan) => chan.write(token, msg),
             SenderFlavor::List(chan) => chan.write(token, msg),
             SenderFlavor::Zero(chan) => chan.write(token, msg),
         }
+    };
+    #[cfg(feature = "stats")]
+    if result.is_ok() {
+        s.count_sent(1);
     }
+    result
 }
 
 /// Completes a receive reserved by a successful `try_select`/`accept` on `r`.
@@ -953,7 +978,7 @@ pub unsafe fn write<T>(s: &Sender<T>, token: &mut Token, msg: T) -> Result<(), T
 #[allow(clippy::result_unit_err)]
 pub unsafe fn read<T>(r: &Receiver<T>, token: &mut Token) -> Result<T, ()> {
     // SAFETY: forwarded caller contract.
-    unsafe {
+    let result = unsafe {
         match &r.flavor {
             ReceiverFlavor::Array(chan) => chan.read(token),
             ReceiverFlavor::List(chan) => chan.read(token),
@@ -962,7 +987,12 @@ pub unsafe fn read<T>(r: &Receiver<T>, token: &mut Token) -> Result<T, ()> {
             ReceiverFlavor::Tick(chan) => chan.read(token),
             ReceiverFlavor::Never(chan) => chan.read(token),
         }
+    };
+    #[cfg(feature = "stats")]
+    if result.is_ok() {
+        r.count_received(1);
     }
+    result
 }
 
 /// An address that identifies the channel behind a sender (the same for

@@ -86,9 +86,14 @@ impl<T> SendState<T> {
     /// One poll of the send of `self.msg` (which must be there, or parked).
     fn poll(&mut self, s: &Sender<T>, cx: &mut TaskContext<'_>) -> Poll<Result<(), SendError<T>>> {
         if let Some(zero) = s.zero_channel() {
-            return zero
+            let poll = zero
                 .poll_send(&mut self.msg, &mut self.parked, cx.waker())
                 .map_err(SendError);
+            #[cfg(feature = "stats")]
+            if let Poll::Ready(Ok(())) = poll {
+                s.count_sent(1);
+            }
+            return poll;
         }
         let arm = OneArm(s);
         if self.wait.resume(cx.waker(), &arm) == Next::Wait {
@@ -120,7 +125,12 @@ impl<T> SendState<T> {
         self.wait.cancel(&OneArm(s));
         if let Some(parked) = self.parked.take() {
             if let Some(zero) = s.zero_channel() {
-                return zero.unpark_send(parked);
+                let back = zero.unpark_send(parked);
+                #[cfg(feature = "stats")]
+                if back.is_none() {
+                    s.count_sent(1);
+                }
+                return back;
             }
         }
         self.msg.take()

@@ -10,7 +10,9 @@
 #![deny(missing_docs)]
 #![warn(unsafe_op_in_unsafe_fn)]
 
+mod batch;
 mod channel;
+mod close;
 mod context;
 mod counter;
 mod err;
@@ -21,20 +23,28 @@ mod handle;
 mod packet;
 mod policy;
 mod probes;
+#[cfg(feature = "stats")]
+mod stats;
 #[doc(hidden)]
 pub mod sync;
 #[cfg(feature = "async")]
 mod task;
 mod waiters;
+mod weak;
 
+pub use batch::SendAllError;
 pub use channel::{after, at, bounded, never, tick, unbounded};
 pub use channel::{IntoIter, Iter, Receiver, Sender, TryIter};
+pub use close::Drain;
 pub use err::{
     ReadyTimeoutError, RecvError, RecvTimeoutError, SelectTimeoutError, SendError,
     SendTimeoutError, TryReadyError, TryRecvError, TrySelectError, TrySendError,
 };
 #[cfg(feature = "async")]
 pub use future::{RecvFuture, RecvStream, SendFuture, SendSink};
+#[cfg(feature = "stats")]
+pub use stats::ChannelStats;
+pub use weak::{WeakReceiver, WeakSender};
 
 /// The interface between the channels and the select engine (`chan-select`).
 /// Not part of the public API: it may change in any release.

@@ -200,6 +200,13 @@ impl Waiters {
 
     /// True if nothing is registered.
     #[inline]
+    /// How many operations are registered (blocked threads, waiting
+    /// tasks and select registrations alike).
+    #[cfg(feature = "stats")]
+    pub fn len(&self) -> usize {
+        self.selectors.len() + self.observers.len()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.selectors.is_empty() && self.observers.is_empty()
     }
@@ -254,6 +261,12 @@ impl SyncWaiters {
     #[inline]
     pub fn register(&self, oper: Operation, cx: &Context) {
         self.add(|queue| queue.register(oper, cx));
+    }
+
+    /// How many operations are registered now (takes the lock).
+    #[cfg(feature = "stats")]
+    pub fn len(&self) -> usize {
+        self.queue.lock().len()
     }
 
     /// Registers a blocked operation with a packet: whoever selects it is

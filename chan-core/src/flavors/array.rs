@@ -65,6 +65,7 @@ use crate::probes::{self, Event};
 use crate::sync::{fence, AtomicU64, Ordering, UnsafeCell};
 use crate::waiters::SyncWaiters;
 use crossbeam_utils::CachePadded;
+use std::collections::VecDeque;
 use std::mem::MaybeUninit;
 use std::ptr;
 use std::time::Instant;
@@ -746,6 +747,98 @@ impl<T> Channel<T> {
         });
     }
 
+    /// Sends from the front of `batch` as many messages as there are free
+    /// slots in a row at the tail, claiming them all with one
+    /// compare-and-swap of `tail`: `Ok(count)` (0 if the channel is full or
+    /// the claim lost a race; the caller then sends one message the usual
+    /// way), `Err(())` if the channel is disconnected.
+    ///
+    /// A slot whose stamp equals its position is empty in that position's
+    /// lap and can only be claimed by moving `tail` past it, so the slots
+    /// found free stay free until the claim, which covers them all.
+    pub fn send_batch(&self, batch: &mut VecDeque<T>) -> Result<usize, ()> {
+        let tail = self.tail.load(Ordering::Relaxed);
+        if tail & self.disconnect_bit != 0 {
+            return Err(());
+        }
+        let mut end = tail;
+        let mut count = 0;
+        while count < batch.len() && self.slot(end).stamp.load(Ordering::Acquire) == end {
+            end = self.next_position(end);
+            count += 1;
+        }
+        if count == 0
+            || self
+                .tail
+                .compare_exchange(tail, end, Ordering::SeqCst, Ordering::Relaxed)
+                .is_err()
+        {
+            return Ok(0);
+        }
+        let mut position = tail;
+        for msg in batch.drain(..count) {
+            let slot = self.slot(position);
+            slot.msg.with_mut(|cell| {
+                // SAFETY: the claim moved `tail` past this slot while its
+                // stamp said empty at `position`: ours until the store.
+                unsafe { cell.write(MaybeUninit::new(msg)) }
+            });
+            slot.stamp.store(position + 1, Ordering::Release);
+            position = self.next_position(position);
+        }
+        for _ in 0..count {
+            self.wake_receiver();
+        }
+        Ok(count)
+    }
+
+    /// Receives into `batch` up to `limit` messages that are written in a
+    /// row at the head, claiming them all with one compare-and-swap of
+    /// `head`; returns how many (0 if the channel is empty, the slot at the
+    /// head is not written yet or skipped, or the claim lost a race: the
+    /// caller then receives one message the usual way).
+    ///
+    /// A slot whose stamp says it holds the message of its position keeps
+    /// it until a receiver moves `head` past it, so the messages found stay
+    /// until the claim, which covers them all.
+    pub fn recv_batch(&self, batch: &mut Vec<T>, limit: usize) -> usize {
+        let head = self.head.load(Ordering::Relaxed);
+        let mut end = head;
+        let mut count = 0;
+        while count < limit && self.slot(end).stamp.load(Ordering::Acquire) == end + 1 {
+            end = self.next_position(end);
+            count += 1;
+        }
+        if count == 0 {
+            return 0;
+        }
+        // Before the claim: once it holds, nothing may panic until every
+        // claimed message is out of its slot.
+        batch.reserve(count);
+        if self
+            .head
+            .compare_exchange(head, end, Ordering::SeqCst, Ordering::Relaxed)
+            .is_err()
+        {
+            return 0;
+        }
+        let mut position = head;
+        for _ in 0..count {
+            let slot = self.slot(position);
+            // SAFETY: claimed by moving `head` past it while its stamp said
+            // it holds a message; nobody else touches it until our store.
+            let msg = slot.msg.with(|cell| unsafe { cell.read().assume_init() });
+            slot.stamp
+                .store(position.wrapping_add(self.one_lap), Ordering::Release);
+            batch.push(msg);
+            position = self.next_position(position);
+        }
+        for _ in 0..count {
+            self.wake_sender();
+        }
+        count
+    }
+
     /// Sends without blocking.
     #[inline]
     pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
@@ -915,6 +1008,12 @@ impl<T> Channel<T> {
         self.tail.load(Ordering::SeqCst) & self.disconnect_bit != 0
     }
 
+    /// How many operations wait: `(senders, receivers)`.
+    #[cfg(feature = "stats")]
+    pub fn blocked(&self) -> (usize, usize) {
+        (self.senders.len(), self.receivers.len())
+    }
+
     /// Marks the channel disconnected and wakes every waiter; true if this
     /// call did it.
     fn disconnect(&self) -> bool {
@@ -930,6 +1029,14 @@ impl<T> Channel<T> {
 
     /// Called when the last sender is gone.
     pub fn disconnect_senders(&self) -> bool {
+        self.disconnect()
+    }
+
+    /// Closes the channel for sending (`Sender::close`/`Receiver::close`):
+    /// blocked senders wake and fail, and the receivers still get every
+    /// message sent before, including one whose slot was claimed before
+    /// the close and is written after it. True if this call closed it.
+    pub fn close(&self) -> bool {
         self.disconnect()
     }
 

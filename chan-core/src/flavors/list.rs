@@ -84,6 +84,7 @@ use crate::probes::{self, Event};
 use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, Ordering, UnsafeCell};
 use crate::waiters::SyncWaiters;
 use crossbeam_utils::CachePadded;
+use std::collections::VecDeque;
 use std::marker::PhantomData;
 use std::mem::{self, MaybeUninit};
 use std::ptr;
@@ -886,6 +887,113 @@ impl<T> Channel<T> {
         drop(msg);
     }
 
+    /// Sends from the front of `batch` as many messages as fit in the tail
+    /// block before its last slot, claiming them with one compare-and-swap
+    /// of `tail`: `Ok(count)` (0 if the tail is at a block's last slot or
+    /// end, or the claim lost a race; the caller then sends one message the
+    /// usual way, which installs the next block), `Err(())` if the channel
+    /// is disconnected. As in `claim_slot`, a claim that holds with the
+    /// index loaded before `block` proves `block` is the claimed slots'
+    /// block; leaving its last slot to `push` keeps block installation in
+    /// one place.
+    pub fn send_batch(&self, batch: &mut VecDeque<T>) -> Result<usize, ()> {
+        let tail = self.tail.index.load(Ordering::Acquire);
+        let block = self.tail.block.load(Ordering::Acquire);
+        if tail & MARK_BIT != 0 {
+            return Err(());
+        }
+        let offset = offset_of(tail);
+        if block.is_null() || offset + 1 >= BLOCK_CAP {
+            return Ok(0);
+        }
+        let count = batch.len().min(BLOCK_CAP - 1 - offset);
+        if count == 0
+            || self
+                .tail
+                .index
+                .compare_exchange(
+                    tail,
+                    tail.wrapping_add(count as u64 * STEP),
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                )
+                .is_err()
+        {
+            return Ok(0);
+        }
+        // SAFETY: the claimed slots are ours until their `written` flags,
+        // in a block that stays live until they are read.
+        let block = unsafe { &*block };
+        for (slot, msg) in (offset..offset + count).zip(batch.drain(..count)) {
+            let (cell, written) = block.slot(slot);
+            // SAFETY: a claimed, unwritten slot (see above); `MaybeUninit<T>`
+            // has the layout of `T`.
+            unsafe { cell.with_mut(|cell| cell).cast::<T>().write(msg) };
+            written.store(true, Ordering::Release);
+        }
+        for _ in 0..count {
+            self.receivers.notify();
+        }
+        Ok(count)
+    }
+
+    /// Receives into `batch` up to `limit` messages of the head block
+    /// before its last slot, claiming them with one compare-and-swap of
+    /// `head`; returns how many (0 if the channel is empty, the head is at
+    /// a block's last slot, or the claim lost a race: the caller then
+    /// receives one message the usual way). The range is bounded by `tail`
+    /// as in `reserve_recv_slow`; a sender that claimed a slot in it may
+    /// still be writing, and is waited for as a single receive waits.
+    /// The block's last slot, whose receiver moves `head` on and owns the
+    /// block's release, is left to the single receive.
+    pub fn recv_batch(&self, batch: &mut Vec<T>, limit: usize) -> usize {
+        let head = self.head.index.load(Ordering::Acquire);
+        let block = self.head.block.load(Ordering::Acquire);
+        let offset = offset_of(head);
+        if block.is_null() || offset + 1 >= BLOCK_CAP {
+            return 0;
+        }
+        let mut count = limit.min(BLOCK_CAP - 1 - offset);
+        let mut mark = head & MARK_BIT;
+        if mark == 0 {
+            let tail = self.tail.index.load(Ordering::SeqCst);
+            if lap_of(head) == lap_of(tail) {
+                count = count.min(offset_of(tail) - offset);
+            } else {
+                mark = MARK_BIT;
+            }
+        }
+        if count == 0 {
+            return 0;
+        }
+        // Before the claim: once it holds, nothing may panic until every
+        // claimed message is out of its slot.
+        batch.reserve(count);
+        let new_head = (head & !MARK_BIT).wrapping_add(count as u64 * STEP) | mark;
+        if self
+            .head
+            .index
+            .compare_exchange(head, new_head, Ordering::SeqCst, Ordering::Relaxed)
+            .is_err()
+        {
+            return 0;
+        }
+        // SAFETY: the claim succeeded with the index loaded before `block`,
+        // so `block` holds the claimed slots, and it stays live while any
+        // of them is unread (the last slot's receiver waits for every
+        // `read` flag).
+        let block = unsafe { &*block };
+        for slot in offset..offset + count {
+            let (cell, written) = block.slot(slot);
+            wait_written(written);
+            // SAFETY: the slot is ours and written (its flag seen with
+            // acquire). `MaybeUninit<T>` has the layout of `T`.
+            batch.push(unsafe { cell.with(|cell| cell).cast::<T>().read() });
+            block.read[slot].store(true, Ordering::Release);
+        }
+        count
+    }
+
     /// Sends without blocking (an unbounded channel is never full).
     #[inline]
     pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
@@ -1021,6 +1129,12 @@ impl<T> Channel<T> {
         self.tail.index.load(Ordering::SeqCst) & MARK_BIT != 0
     }
 
+    /// How many operations wait: `(senders, receivers)`; sends never do.
+    #[cfg(feature = "stats")]
+    pub fn blocked(&self) -> (usize, usize) {
+        (0, self.receivers.len())
+    }
+
     /// Called when the last sender goes: wakes every blocked receiver.
     /// Returns true if this call disconnected the channel.
     pub fn disconnect_senders(&self) -> bool {
@@ -1034,16 +1148,21 @@ impl<T> Channel<T> {
     }
 
     /// Called when the last receiver goes: drops every message still in
-    /// the channel and frees its blocks. Returns true if this call
-    /// disconnected the channel.
+    /// the channel and frees its blocks, also when the channel was already
+    /// closed (`close` keeps the messages for the receivers, and once none
+    /// is left they must not wait for the last sender). Returns true if
+    /// this call disconnected the channel.
     pub fn disconnect_receivers(&self) -> bool {
         let tail = self.tail.index.fetch_or(MARK_BIT, Ordering::SeqCst);
-        if tail & MARK_BIT == 0 {
-            self.discard_all_messages();
-            true
-        } else {
-            false
-        }
+        self.discard_all_messages();
+        tail & MARK_BIT == 0
+    }
+
+    /// Closes the channel for sending (`Sender::close`/`Receiver::close`):
+    /// the receivers still get every message sent before. True if this
+    /// call closed it.
+    pub fn close(&self) -> bool {
+        self.disconnect_senders()
     }
 
     /// Drops every message and frees every block, once the last receiver is

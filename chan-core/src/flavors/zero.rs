@@ -602,11 +602,16 @@ impl<T> Channel<T> {
         true
     }
 
-    /// True once `disconnect` was called (the handles do not need it: a
-    /// failed operation reports the disconnection).
-    #[cfg(all(test, not(loom)))]
+    /// True once `disconnect` was called.
     pub fn is_disconnected(&self) -> bool {
         self.lock().is_disconnected
+    }
+
+    /// How many operations wait: `(senders, receivers)`.
+    #[cfg(feature = "stats")]
+    pub fn blocked(&self) -> (usize, usize) {
+        let inner = self.lock();
+        (inner.senders.len(), inner.receivers.len())
     }
 
     /// Disconnects the channel and wakes every waiter; true if this call

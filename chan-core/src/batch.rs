@@ -1,0 +1,366 @@
+//! Batch operations: `recv_many`, `send_all` and their non-blocking and
+//! timed forms.
+//!
+//! The array and list flavors claim a run of slots with one
+//! compare-and-swap of `head` or `tail` (`recv_batch`, `send_batch` in
+//! their files), so a batch pays the contended read-modify-write once
+//! instead of once per message. Every other case (a run cut short by a
+//! block's end, a lost race, an empty or full channel, the zero and timer
+//! flavors) goes through the single-message operation, which also decides
+//! whether to block and reports disconnection, so a batch never behaves
+//! differently from the loop of single operations it replaces.
+
+use crate::channel::{Receiver, ReceiverFlavor, Sender, SenderFlavor};
+use crate::err::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
+use std::collections::VecDeque;
+use std::error;
+use std::fmt;
+use std::iter::Chain;
+use std::time::{Duration, Instant};
+
+/// How many messages `send_all` takes from its iterator at a time: the
+/// most it can send with one claim.
+const SEND_CHUNK: usize = 64;
+
+impl<T> Receiver<T> {
+    /// One batch claim of the flavor, if it has one.
+    #[inline]
+    fn recv_batch(&self, batch: &mut Vec<T>, limit: usize) -> usize {
+        let count = match &self.flavor {
+            ReceiverFlavor::Array(chan) => chan.recv_batch(batch, limit),
+            ReceiverFlavor::List(chan) => chan.recv_batch(batch, limit),
+            _ => 0,
+        };
+        #[cfg(feature = "stats")]
+        self.count_received(count);
+        count
+    }
+
+    /// Moves up to `limit` messages that are in the channel now to the end
+    /// of `batch`, without blocking, and returns how many. Fails with
+    /// `Empty` if there is none, or `Disconnected` if there is none and
+    /// the channel is closed or every sender is gone. With `limit == 0` it
+    /// returns `Ok(0)` and does nothing.
+    ///
+    /// ```
+    /// use chan_core::TryRecvError;
+    /// let (s, r) = chan_core::bounded(8);
+    /// let mut batch = Vec::new();
+    /// assert_eq!(r.try_recv_many(&mut batch, 4), Err(TryRecvError::Empty));
+    /// for i in 0..6 {
+    ///     s.send(i).unwrap();
+    /// }
+    /// assert_eq!(r.try_recv_many(&mut batch, 4), Ok(4));
+    /// assert_eq!(r.try_recv_many(&mut batch, 4), Ok(2));
+    /// assert_eq!(batch, [0, 1, 2, 3, 4, 5]);
+    /// ```
+    pub fn try_recv_many(&self, batch: &mut Vec<T>, limit: usize) -> Result<usize, TryRecvError> {
+        if limit == 0 {
+            return Ok(0);
+        }
+        let mut count = 0;
+        while count < limit {
+            let claimed = self.recv_batch(batch, limit - count);
+            if claimed > 0 {
+                count += claimed;
+                continue;
+            }
+            match self.try_recv() {
+                Ok(msg) => {
+                    batch.push(msg);
+                    count += 1;
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) if count == 0 => {
+                    return Err(TryRecvError::Disconnected)
+                }
+                Err(TryRecvError::Disconnected) => break,
+            }
+        }
+        if count == 0 {
+            Err(TryRecvError::Empty)
+        } else {
+            Ok(count)
+        }
+    }
+
+    /// Blocks until at least one message is in the channel, then moves it
+    /// and up to `limit - 1` more that are already there (without blocking
+    /// again) to the end of `batch`; returns how many. Fails only if the
+    /// channel is empty and closed or every sender is gone. With
+    /// `limit == 0` it returns `Ok(0)` at once.
+    ///
+    /// ```
+    /// use std::thread;
+    /// let (s, r) = chan_core::unbounded();
+    /// let producer = thread::spawn(move || {
+    ///     for i in 0..100 {
+    ///         s.send(i).unwrap();
+    ///     }
+    /// });
+    /// let mut batch = Vec::new();
+    /// while r.recv_many(&mut batch, 32).is_ok() {}
+    /// producer.join().unwrap();
+    /// assert_eq!(batch, (0..100).collect::<Vec<_>>());
+    /// ```
+    pub fn recv_many(&self, batch: &mut Vec<T>, limit: usize) -> Result<usize, RecvError> {
+        self.recv_many_until(batch, limit, None)
+            .map_err(|err| match err {
+                RecvTimeoutError::Disconnected => RecvError,
+                RecvTimeoutError::Timeout => unreachable!("a receive without deadline timed out"),
+            })
+    }
+
+    /// `recv_many`, waiting at most `timeout` for the first message. A
+    /// timeout too large to represent waits forever.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (s, r) = chan_core::unbounded::<i32>();
+    /// let mut batch = Vec::new();
+    /// let err = r.recv_many_timeout(&mut batch, 8, Duration::from_millis(1));
+    /// assert!(err.unwrap_err().is_timeout());
+    /// s.send(1).unwrap();
+    /// assert_eq!(r.recv_many_timeout(&mut batch, 8, Duration::ZERO), Ok(1));
+    /// ```
+    pub fn recv_many_timeout(
+        &self,
+        batch: &mut Vec<T>,
+        limit: usize,
+        timeout: Duration,
+    ) -> Result<usize, RecvTimeoutError> {
+        self.recv_many_until(batch, limit, Instant::now().checked_add(timeout))
+    }
+
+    /// `recv_many`, waiting until `deadline` at most for the first message.
+    /// Messages already there are taken even if the deadline has passed.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// let (s, r) = chan_core::bounded(4);
+    /// s.send('x').unwrap();
+    /// let mut batch = Vec::new();
+    /// assert_eq!(r.recv_many_deadline(&mut batch, 4, Instant::now()), Ok(1));
+    /// ```
+    pub fn recv_many_deadline(
+        &self,
+        batch: &mut Vec<T>,
+        limit: usize,
+        deadline: Instant,
+    ) -> Result<usize, RecvTimeoutError> {
+        self.recv_many_until(batch, limit, Some(deadline))
+    }
+
+    fn recv_many_until(
+        &self,
+        batch: &mut Vec<T>,
+        limit: usize,
+        deadline: Option<Instant>,
+    ) -> Result<usize, RecvTimeoutError> {
+        match self.try_recv_many(batch, limit) {
+            Ok(count) => return Ok(count),
+            Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
+            Err(TryRecvError::Empty) => {}
+        }
+        let first = self.recv_until(deadline)?;
+        batch.push(first);
+        Ok(1 + self.try_recv_many(batch, limit - 1).unwrap_or(0))
+    }
+}
+
+/// Takes the next chunk of messages from `msgs` into the empty `chunk`.
+fn refill<T>(chunk: &mut VecDeque<T>, msgs: &mut impl Iterator<Item = T>) {
+    debug_assert!(chunk.is_empty());
+    chunk.extend(msgs.by_ref().take(SEND_CHUNK));
+}
+
+impl<T> Sender<T> {
+    /// One batch claim of the flavor, if it has one: `Ok(0)` sends the
+    /// caller to the single-message path.
+    #[inline]
+    fn send_batch(&self, chunk: &mut VecDeque<T>) -> Result<usize, ()> {
+        let result = match &self.flavor {
+            SenderFlavor::Array(chan) => chan.send_batch(chunk),
+            SenderFlavor::List(chan) => chan.send_batch(chunk),
+            SenderFlavor::Zero(_) => Ok(0),
+        };
+        #[cfg(feature = "stats")]
+        if let Ok(count) = result {
+            self.count_sent(count);
+        }
+        result
+    }
+
+    /// Sends every message of `msgs`, in order, blocking while the channel
+    /// is full. If the channel is closed, or every receiver is gone, before
+    /// all are sent, the error hands back every message not sent, in
+    /// order: those taken from the iterator and then the rest of it, so
+    /// none is dropped unseen.
+    ///
+    /// Messages are taken from the iterator a few dozen at a time, and as
+    /// many as fit are sent with one claim on the channel.
+    ///
+    /// ```
+    /// let (s, r) = chan_core::bounded(16);
+    /// s.send_all(0..10).unwrap();
+    /// assert_eq!(r.try_iter().collect::<Vec<_>>(), (0..10).collect::<Vec<_>>());
+    ///
+    /// drop(r);
+    /// let err = s.send_all(vec![10, 11]).unwrap_err();
+    /// assert!(err.is_disconnected());
+    /// assert_eq!(err.into_iter().collect::<Vec<_>>(), [10, 11]);
+    /// ```
+    pub fn send_all<I: IntoIterator<Item = T>>(
+        &self,
+        msgs: I,
+    ) -> Result<(), SendAllError<T, I::IntoIter>> {
+        self.send_all_with(msgs, |msg| {
+            self.send(msg)
+                .map_err(|SendError(msg)| TrySendError::Disconnected(msg))
+        })
+    }
+
+    /// Sends, in order, the messages of `msgs` for which there is room now,
+    /// without blocking; stops at the first that does not fit. The error
+    /// (`is_full` or `is_disconnected`) hands back every message not sent,
+    /// in order.
+    ///
+    /// ```
+    /// let (s, r) = chan_core::bounded(3);
+    /// let err = s.try_send_all(1..=5).unwrap_err();
+    /// assert!(err.is_full());
+    /// assert_eq!(err.sent(), 3);
+    /// assert_eq!(err.into_iter().collect::<Vec<_>>(), [4, 5]);
+    /// assert_eq!(r.len(), 3);
+    /// ```
+    pub fn try_send_all<I: IntoIterator<Item = T>>(
+        &self,
+        msgs: I,
+    ) -> Result<(), SendAllError<T, I::IntoIter>> {
+        self.send_all_with(msgs, |msg| self.try_send(msg))
+    }
+
+    /// The loop of `send_all`/`try_send_all`: batch claims where the
+    /// flavor can, else `send_one` for the chunk's first message.
+    fn send_all_with<I: IntoIterator<Item = T>>(
+        &self,
+        msgs: I,
+        send_one: impl Fn(T) -> Result<(), TrySendError<T>>,
+    ) -> Result<(), SendAllError<T, I::IntoIter>> {
+        let mut rest = msgs.into_iter();
+        let mut chunk = VecDeque::with_capacity(rest.size_hint().0.clamp(1, SEND_CHUNK));
+        let mut sent = 0;
+        loop {
+            if chunk.is_empty() {
+                refill(&mut chunk, &mut rest);
+                if chunk.is_empty() {
+                    return Ok(());
+                }
+            }
+            let disconnected = match self.send_batch(&mut chunk) {
+                Ok(0) => {
+                    let msg = chunk.pop_front().expect("the chunk is not empty");
+                    match send_one(msg) {
+                        Ok(()) => {
+                            sent += 1;
+                            continue;
+                        }
+                        Err(TrySendError::Full(msg)) => {
+                            chunk.push_front(msg);
+                            false
+                        }
+                        Err(TrySendError::Disconnected(msg)) => {
+                            chunk.push_front(msg);
+                            true
+                        }
+                    }
+                }
+                Ok(count) => {
+                    sent += count;
+                    continue;
+                }
+                Err(()) => true,
+            };
+            return Err(SendAllError {
+                sent,
+                unsent: chunk.into(),
+                rest,
+                disconnected,
+            });
+        }
+    }
+}
+
+/// The error of [`Sender::send_all`] and [`Sender::try_send_all`]: the
+/// channel is full (`try_send_all` only) or closed. It holds every message
+/// that was not sent, in order: those already taken from the iterator,
+/// then the rest of the iterator; iterate over the error to get them.
+///
+/// ```
+/// let (s, r) = chan_core::bounded(1);
+/// r.close();
+/// let err = s.send_all([1, 2, 3]).unwrap_err();
+/// assert_eq!(err.sent(), 0);
+/// assert_eq!(err.to_string(), "sending on a disconnected channel");
+/// assert_eq!(err.into_iter().sum::<i32>(), 6);
+/// ```
+pub struct SendAllError<T, I> {
+    sent: usize,
+    unsent: Vec<T>,
+    rest: I,
+    disconnected: bool,
+}
+
+impl<T, I: Iterator<Item = T>> SendAllError<T, I> {
+    /// How many messages were sent before the failure.
+    pub fn sent(&self) -> usize {
+        self.sent
+    }
+
+    /// True if the channel was full (only `try_send_all` fails so).
+    pub fn is_full(&self) -> bool {
+        !self.disconnected
+    }
+
+    /// True if the channel was closed, or every receiver was gone.
+    pub fn is_disconnected(&self) -> bool {
+        self.disconnected
+    }
+
+    /// The messages taken from the iterator but not sent, in order, and
+    /// the rest of the iterator.
+    pub fn into_parts(self) -> (Vec<T>, I) {
+        (self.unsent, self.rest)
+    }
+}
+
+impl<T, I: Iterator<Item = T>> IntoIterator for SendAllError<T, I> {
+    type Item = T;
+    type IntoIter = Chain<std::vec::IntoIter<T>, I>;
+
+    /// Every message not sent, in order.
+    fn into_iter(self) -> Self::IntoIter {
+        self.unsent.into_iter().chain(self.rest)
+    }
+}
+
+impl<T, I> fmt::Debug for SendAllError<T, I> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendAllError")
+            .field("sent", &self.sent)
+            .field("disconnected", &self.disconnected)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T, I> fmt::Display for SendAllError<T, I> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.disconnected {
+            "sending on a disconnected channel".fmt(f)
+        } else {
+            "sending on a full channel".fmt(f)
+        }
+    }
+}
+
+impl<T, I> error::Error for SendAllError<T, I> {}
