@@ -15,6 +15,16 @@
 //!    checks that every job sent was either processed or is still in the
 //!    queue, and that the stop took well under a second.
 //!
+//! 3. **Close and drain** (beyond crossbeam-channel): producers stream jobs
+//!    into a bounded channel and workers take them in batches
+//!    (`recv_many`). The supervisor calls `close_and_drain` on its receiver:
+//!    in one step the channel refuses every later send (each producer gets
+//!    its job back and stops) and the supervisor gets every job still
+//!    queued, to keep for the next run. The workers finish the batch in
+//!    hand and exit when `recv_many` reports the channel closed and empty.
+//!    The example checks that every job is accounted for exactly once:
+//!    processed, drained, or handed back to its producer.
+//!
 //! Any failed check panics (non-zero exit).
 //!
 //! Run it with:
@@ -163,8 +173,101 @@ fn quit() {
     assert!(stop_time < Duration::from_secs(1), "shutdown took too long");
 }
 
+/// Scenario 3: close the job channel and take what is queued, in one step.
+fn close_and_drain() {
+    const PRODUCERS: u64 = 2;
+    let (job_tx, job_rx) = bounded::<u64>(64);
+
+    let producers: Vec<_> = (0..PRODUCERS)
+        .map(|id| {
+            let job_tx = job_tx.clone();
+            thread::spawn(move || {
+                let mut accepted = 0u64;
+                for seq in 0.. {
+                    // Job numbers are unique across producers.
+                    let job = seq * PRODUCERS + id;
+                    match job_tx.send(job) {
+                        Ok(()) => accepted += 1,
+                        // Closed: the job comes back; nothing was lost.
+                        Err(refused) => return (accepted, refused.into_inner()),
+                    }
+                }
+                unreachable!("the channel is closed before the jobs run out")
+            })
+        })
+        .collect();
+    drop(job_tx);
+
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|_| {
+            let job_rx = job_rx.clone();
+            thread::spawn(move || {
+                let mut batch = Vec::with_capacity(32);
+                let mut done = Vec::new();
+                // Blocks for the first job, then takes up to 31 more that
+                // are already queued; fails once closed and empty.
+                while job_rx.recv_many(&mut batch, 32).is_ok() {
+                    // Each batch ends with a write to slow storage, so the
+                    // workers are slower than the producers and the queue
+                    // is full when the supervisor closes it.
+                    thread::sleep(Duration::from_micros(200));
+                    for job in batch.drain(..) {
+                        std::hint::black_box(process(job));
+                        done.push(job);
+                    }
+                }
+                done
+            })
+        })
+        .collect();
+
+    thread::sleep(Duration::from_millis(300));
+    let signalled = Instant::now();
+    let drained = job_rx.close_and_drain();
+
+    let mut accepted = 0;
+    let mut refused = Vec::new();
+    for handle in producers {
+        let (count, job) = handle.join().expect("producer panicked");
+        accepted += count;
+        refused.push(job);
+    }
+    let mut processed = Vec::new();
+    for handle in workers {
+        processed.extend(handle.join().expect("worker panicked"));
+    }
+    let stop_time = signalled.elapsed();
+
+    println!(
+        "close: producers had {accepted} jobs accepted in ~300 ms, then {} refused",
+        refused.len()
+    );
+    println!(
+        "       workers processed {}, close_and_drain took {} queued jobs back",
+        processed.len(),
+        drained.len()
+    );
+    println!("       all threads stopped {stop_time:.2?} after the close");
+    assert_eq!(
+        accepted as usize,
+        processed.len() + drained.len(),
+        "accepted jobs went missing"
+    );
+    let mut every_job: Vec<u64> = processed
+        .into_iter()
+        .chain(drained)
+        .chain(refused)
+        .collect();
+    let total = every_job.len();
+    every_job.sort_unstable();
+    every_job.dedup();
+    assert_eq!(every_job.len(), total, "a job was handled twice");
+    assert!(stop_time < Duration::from_secs(1), "shutdown took too long");
+}
+
 fn main() {
     drain();
     quit();
+    close_and_drain();
     println!("OK");
 }

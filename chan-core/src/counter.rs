@@ -299,3 +299,7 @@ impl<C> Receiver<C> {
         self.counter().counts()
     }
 }
+
+#[cfg(all(test, not(loom)))]
+#[path = "counter_tests.rs"]
+mod tests;

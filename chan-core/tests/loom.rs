@@ -463,3 +463,152 @@ fn zero_dropped_send_future_sends_at_most_once() {
         assert_eq!(drops.load(Ordering::SeqCst), 1, "received: {was_received}");
     });
 }
+
+// ---------------------------------------------------------------------------
+// Close, close-and-drain, batches and weak handles
+// ---------------------------------------------------------------------------
+
+/// A full channel's blocked sender and a close from the receiving side:
+/// the blocked send fails with its message back, the message sent before
+/// the close is still received, and then the channel reports
+/// disconnection. A lost wake-up of the blocked sender is a deadlock.
+/// `buffered`: the channel has room for the first message.
+fn close_wakes_blocked_sender(make: fn() -> (Sender<u32>, Receiver<u32>), buffered: bool) {
+    model(3, move || {
+        let (s, r) = make();
+        if buffered {
+            s.send(1).unwrap();
+        }
+        let producer = thread::spawn(move || s.send(2));
+        assert!(r.close());
+        assert_eq!(producer.join().unwrap(), Err(chan_core::SendError(2)));
+        if buffered {
+            assert_eq!(r.recv(), Ok(1));
+        }
+        assert_eq!(r.recv(), Err(RecvError));
+    });
+}
+
+#[test]
+fn array_close_wakes_blocked_sender() {
+    close_wakes_blocked_sender(array, true);
+}
+
+#[test]
+fn zero_close_wakes_blocked_sender() {
+    close_wakes_blocked_sender(zero, false);
+}
+
+/// A blocked receiver and a close from a sender that sends one message
+/// first, on another thread: the receiver gets the message, then the
+/// disconnection, and the late send fails (a rendezvous, `buffered`
+/// false, has no room for the first message: only the disconnection).
+fn close_wakes_blocked_receiver(make: fn() -> (Sender<u32>, Receiver<u32>), buffered: bool) {
+    model(3, move || {
+        let (s, r) = make();
+        let consumer = thread::spawn(move || (r.recv(), r.recv()));
+        if buffered {
+            s.send(1).unwrap();
+        }
+        assert!(s.close());
+        assert!(s.send(3).is_err());
+        let (first, second) = consumer.join().unwrap();
+        if buffered {
+            assert_eq!((first, second), (Ok(1), Err(RecvError)));
+        } else {
+            assert_eq!((first, second), (Err(RecvError), Err(RecvError)));
+        }
+    });
+}
+
+#[test]
+fn array_close_wakes_blocked_receiver() {
+    close_wakes_blocked_receiver(array, true);
+}
+
+#[test]
+fn list_close_wakes_blocked_receiver() {
+    close_wakes_blocked_receiver(list, true);
+}
+
+#[test]
+fn zero_close_wakes_blocked_receiver() {
+    close_wakes_blocked_receiver(zero, false);
+}
+
+/// A send racing `close_and_drain`, through the window between the
+/// sender's claim of a slot and its write: the message is either refused
+/// (handed back) or in the drained `Vec`, exactly once, and every message
+/// is dropped exactly once.
+fn send_races_close_and_drain(make: fn() -> (Sender<Counted>, Receiver<Counted>)) {
+    model(3, move || {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (s, r) = make();
+        let message = Counted(drops.clone());
+        let producer = thread::spawn(move || s.send(message).err().map(|err| err.into_inner()));
+        let drained = r.close_and_drain();
+        let refused = producer.join().unwrap();
+        assert_eq!(drained.len() + usize::from(refused.is_some()), 1);
+        assert_eq!(r.try_recv().err(), Some(TryRecvError::Disconnected));
+        drop((drained, refused));
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+    });
+}
+
+#[test]
+fn array_send_races_close_and_drain() {
+    send_races_close_and_drain(|| bounded(2));
+}
+
+#[test]
+fn list_send_races_close_and_drain() {
+    send_races_close_and_drain(unbounded);
+}
+
+/// `recv_many` against a concurrent `send_all`: every message arrives once
+/// and in order, however the batch claims interleave with the sends, and
+/// the receiver sees the disconnection only after the last one.
+fn recv_many_races_send_all(make: fn() -> (Sender<u32>, Receiver<u32>)) {
+    model(2, move || {
+        let (s, r) = make();
+        let producer = thread::spawn(move || s.send_all([1, 2, 3]).unwrap());
+        let mut got = Vec::new();
+        while r.recv_many(&mut got, 2).is_ok() {}
+        assert_eq!(got, [1, 2, 3]);
+        producer.join().unwrap();
+    });
+}
+
+#[test]
+fn array_recv_many_races_send_all() {
+    recv_many_races_send_all(|| bounded(2));
+}
+
+#[test]
+fn list_recv_many_races_send_all() {
+    recv_many_races_send_all(unbounded);
+}
+
+/// Upgrading a weak sender while the last strong sender goes: either the
+/// upgrade wins (and its send is received) or it fails and the channel is
+/// disconnected for good; the allocation is freed once, after both.
+#[test]
+fn weak_upgrade_races_last_sender_drop() {
+    model(3, || {
+        let (s, r) = unbounded::<u32>();
+        let weak = s.downgrade();
+        let upgrader = thread::spawn(move || match weak.upgrade() {
+            Some(s) => {
+                s.send(7).unwrap();
+                true
+            }
+            None => false,
+        });
+        drop(s);
+        let upgraded = upgrader.join().unwrap();
+        if upgraded {
+            assert_eq!(r.recv(), Ok(7));
+        }
+        assert_eq!(r.recv(), Err(RecvError));
+    });
+}

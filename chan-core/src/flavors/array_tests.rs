@@ -303,3 +303,128 @@ fn capacity_too_large_panics() {
         Some("bounded channel capacity is too large")
     );
 }
+
+/// A tiny deterministic generator for batch sizes.
+fn next_size(state: &mut u64, max: usize) -> usize {
+    *state = state
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (*state >> 33) as usize % max + 1
+}
+
+#[test]
+fn batches_wrap_around_and_keep_order() {
+    for cap in [1usize, 2, 3, 7, 8] {
+        let chan = Channel::with_capacity(cap);
+        let (mut next_sent, mut next_received) = (0u64, 0u64);
+        let mut state = cap as u64;
+        let mut received = Vec::new();
+        for _ in 0..200 {
+            let mut batch: VecDeque<u64> = (0..next_size(&mut state, 2 * cap) as u64)
+                .map(|i| next_sent + i)
+                .collect();
+            let offered = batch.len();
+            let sent = chan.send_batch(&mut batch).unwrap();
+            // A batch takes every free slot, up to its length.
+            assert_eq!(sent, offered.min(cap - chan.len() + sent), "cap {cap}");
+            assert_eq!(batch.len(), offered - sent);
+            next_sent += sent as u64;
+            let limit = next_size(&mut state, 2 * cap);
+            let got = chan.recv_batch(&mut received, limit);
+            assert_eq!(got, limit.min(next_sent as usize - next_received as usize));
+            next_received += got as u64;
+        }
+        while chan.recv_batch(&mut received, cap) > 0 {}
+        assert_eq!(received, (0..next_sent).collect::<Vec<_>>(), "cap {cap}");
+        assert!(chan.is_empty());
+    }
+}
+
+#[test]
+fn a_full_channel_takes_no_batch_and_a_closed_one_refuses_it() {
+    let chan = Channel::with_capacity(2);
+    let mut batch: VecDeque<u8> = (0..3).collect();
+    assert_eq!(chan.send_batch(&mut batch), Ok(2));
+    assert_eq!(chan.send_batch(&mut batch), Ok(0));
+    assert_eq!(batch, [2]);
+    assert!(chan.close());
+    assert!(!chan.close());
+    assert_eq!(chan.send_batch(&mut batch), Err(()));
+    // Closed, the messages sent before are still there.
+    let mut received = Vec::new();
+    assert_eq!(chan.recv_batch(&mut received, 10), 2);
+    assert_eq!(received, [0, 1]);
+    assert_eq!(chan.try_recv(), Err(TryRecvError::Disconnected));
+}
+
+#[test]
+fn a_receive_batch_stops_at_a_skipped_send() {
+    let chan = Channel::with_capacity(4);
+    chan.try_send(1).unwrap();
+    let mut token = Token::default();
+    assert!(chan.start_send(&mut token));
+    chan.try_send(3).unwrap();
+    // SAFETY: reserved by `start_send` above, never completed.
+    unsafe { chan.cancel_send(&mut token) };
+    let mut received = Vec::new();
+    assert_eq!(chan.recv_batch(&mut received, 4), 1);
+    // The single receive steps over the skipped slot.
+    assert_eq!(chan.try_recv(), Ok(3));
+    assert_eq!(received, [1]);
+}
+
+#[test]
+fn batch_sent_messages_are_dropped_once_with_the_channel() {
+    let drops = StdArc::new(StdAtomicUsize::new(0));
+    let chan = Channel::with_capacity(8);
+    let mut batch: VecDeque<_> = (0..6).map(|_| DropCounter(drops.clone())).collect();
+    assert_eq!(chan.send_batch(&mut batch), Ok(6));
+    let mut received = Vec::new();
+    assert_eq!(chan.recv_batch(&mut received, 2), 2);
+    drop(received);
+    assert_eq!(drops.load(Ordering::SeqCst), 2);
+    drop(chan);
+    assert_eq!(drops.load(Ordering::SeqCst), 6);
+}
+
+#[test]
+fn concurrent_batches_deliver_every_message_once_in_order() {
+    let per_producer = if cfg!(miri) { 60 } else { 20_000 };
+    let chan = StdArc::new(Channel::with_capacity(5));
+    let producers: Vec<_> = (0..2u64)
+        .map(|id| {
+            let chan = chan.clone();
+            std::thread::spawn(move || {
+                let mut state = id + 1;
+                let mut next = 0;
+                while next < per_producer {
+                    let size = next_size(&mut state, 8).min((per_producer - next) as usize);
+                    let mut batch: VecDeque<_> =
+                        (next..next + size as u64).map(|seq| (id, seq)).collect();
+                    while !batch.is_empty() {
+                        if chan.send_batch(&mut batch).unwrap() == 0 {
+                            std::thread::yield_now();
+                        }
+                    }
+                    next += size as u64;
+                }
+            })
+        })
+        .collect();
+    let mut received = Vec::new();
+    let mut last = [None::<u64>; 2];
+    while received.len() < 2 * per_producer as usize {
+        let start = received.len();
+        if chan.recv_batch(&mut received, 4) == 0 {
+            std::thread::yield_now();
+        }
+        for &(id, seq) in &received[start..] {
+            assert!(last[id as usize].map_or(true, |prev| prev < seq));
+            last[id as usize] = Some(seq);
+        }
+    }
+    for producer in producers {
+        producer.join().unwrap();
+    }
+    assert_eq!(last, [Some(per_producer - 1); 2]);
+}

@@ -98,7 +98,6 @@ fn disconnect_senders_drains_then_fails() {
     }
     assert!(chan.disconnect_senders());
     assert!(!chan.disconnect_senders());
-    assert!(!chan.disconnect_receivers());
     assert!(chan.is_disconnected());
     assert_eq!(chan.try_send(99), Err(TrySendError::Disconnected(99)));
     assert_eq!(chan.send(98, None), Err(SendTimeoutError::Disconnected(98)));
@@ -618,4 +617,84 @@ fn registered_receiver_is_selected_by_a_send() {
         assert!(rx.watch(oper, cx));
         rx.unwatch(oper);
     });
+}
+
+#[test]
+fn batches_cross_block_boundaries_in_order() {
+    let chan = Channel::new();
+    let total = scaled(3 * BLOCK_CAP + 17) as u64;
+    let mut next = 0u64;
+    let mut received = Vec::new();
+    let mut size = 1usize;
+    while next < total {
+        let end = (next + size as u64).min(total);
+        let mut batch: VecDeque<u64> = (next..end).collect();
+        while !batch.is_empty() {
+            // A batch stops before a block's last slot; the single send
+            // takes that one and installs the next block.
+            if chan.send_batch(&mut batch).unwrap() == 0 {
+                chan.try_send(batch.pop_front().unwrap()).unwrap();
+            }
+        }
+        next = end;
+        let limit = size / 2 + 1;
+        if chan.recv_batch(&mut received, limit) == 0 {
+            if let Ok(msg) = chan.try_recv() {
+                received.push(msg);
+            }
+        }
+        size = size % 97 + 13;
+    }
+    loop {
+        if chan.recv_batch(&mut received, 64) == 0 {
+            match chan.try_recv() {
+                Ok(msg) => received.push(msg),
+                Err(_) => break,
+            }
+        }
+    }
+    assert_eq!(received, (0..total).collect::<Vec<_>>());
+    assert!(live_blocks(&chan) <= 2);
+}
+
+#[test]
+fn a_batch_never_claims_a_block_last_slot_nor_past_the_tail() {
+    let chan = Channel::new();
+    let mut batch: VecDeque<usize> = (0..BLOCK_CAP + 5).collect();
+    // The first send installs the first block.
+    chan.try_send(batch.pop_front().unwrap()).unwrap();
+    assert_eq!(chan.send_batch(&mut batch), Ok(BLOCK_CAP - 2));
+    assert_eq!(chan.send_batch(&mut batch), Ok(0));
+    let mut received = Vec::new();
+    assert_eq!(chan.recv_batch(&mut received, usize::MAX), BLOCK_CAP - 1);
+    // Only the block's last slot is left to the single path, which is
+    // empty until a send fills it.
+    assert_eq!(chan.recv_batch(&mut received, usize::MAX), 0);
+    chan.try_send(batch.pop_front().unwrap()).unwrap();
+    assert_eq!(chan.recv_batch(&mut received, usize::MAX), 0);
+    assert_eq!(chan.try_recv(), Ok(BLOCK_CAP - 1));
+    assert_eq!(received, (0..BLOCK_CAP - 1).collect::<Vec<_>>());
+}
+
+#[test]
+fn close_keeps_messages_and_the_last_receiver_drops_them() {
+    let drops = StdArc::new(StdAtomicUsize::new(0));
+    let chan = Channel::new();
+    let mut batch: VecDeque<_> = (0..5).map(|_| Tracked::new(&drops)).collect();
+    assert_eq!(chan.send_batch(&mut batch), Ok(0), "no block yet");
+    chan.try_send(batch.pop_front().unwrap()).ok().unwrap();
+    assert_eq!(chan.send_batch(&mut batch), Ok(4));
+    assert!(chan.close());
+    assert_eq!(chan.send_batch(&mut batch), Err(()));
+    assert!(chan.try_send(Tracked::new(&drops)).is_err());
+    assert_eq!(drops.load(Ordering::SeqCst), 1, "the refused one");
+    let mut received = Vec::new();
+    assert_eq!(chan.recv_batch(&mut received, 2), 2);
+    drop(received);
+    // The last receiver goes after the close: the rest are dropped now,
+    // not when the last sender goes.
+    assert!(!chan.disconnect_receivers());
+    assert_eq!(drops.load(Ordering::SeqCst), 6);
+    drop(chan);
+    assert_eq!(drops.load(Ordering::SeqCst), 6);
 }
