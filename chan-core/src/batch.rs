@@ -247,47 +247,151 @@ impl<T> Sender<T> {
         msgs: I,
         send_one: impl Fn(T) -> Result<(), TrySendError<T>>,
     ) -> Result<(), SendAllError<T, I::IntoIter>> {
-        let mut rest = msgs.into_iter();
-        let mut chunk = VecDeque::with_capacity(rest.size_hint().0.clamp(1, SEND_CHUNK));
-        let mut sent = 0;
+        let mut progress = SendAll::new(msgs.into_iter());
         loop {
-            if chunk.is_empty() {
-                refill(&mut chunk, &mut rest);
-                if chunk.is_empty() {
-                    return Ok(());
+            match progress.step(self) {
+                Step::Done => return Ok(()),
+                Step::Closed => return Err(progress.fail(true)),
+                Step::One(msg) => match send_one(msg) {
+                    Ok(()) => progress.sent += 1,
+                    Err(TrySendError::Full(msg)) => return Err(progress.put_back(msg, false)),
+                    Err(TrySendError::Disconnected(msg)) => {
+                        return Err(progress.put_back(msg, true))
+                    }
+                },
+            }
+        }
+    }
+}
+
+/// What `send_all` does next.
+enum Step<T> {
+    /// Every message is sent.
+    Done,
+    /// The channel is closed.
+    Closed,
+    /// No batch claim went through: send this message on its own.
+    One(T),
+}
+
+/// A `send_all` in progress: the chunk taken from the iterator, the rest
+/// of it, and how many were sent.
+struct SendAll<T, I> {
+    chunk: VecDeque<T>,
+    rest: I,
+    sent: usize,
+}
+
+impl<T, I: Iterator<Item = T>> SendAll<T, I> {
+    fn new(rest: I) -> Self {
+        SendAll {
+            chunk: VecDeque::with_capacity(rest.size_hint().0.clamp(1, SEND_CHUNK)),
+            rest,
+            sent: 0,
+        }
+    }
+
+    /// Sends what one batch claim can; says what the caller must do next.
+    fn step(&mut self, sender: &Sender<T>) -> Step<T> {
+        loop {
+            if self.chunk.is_empty() {
+                refill(&mut self.chunk, &mut self.rest);
+                if self.chunk.is_empty() {
+                    return Step::Done;
                 }
             }
-            let disconnected = match self.send_batch(&mut chunk) {
-                Ok(0) => {
-                    let msg = chunk.pop_front().expect("the chunk is not empty");
-                    match send_one(msg) {
-                        Ok(()) => {
-                            sent += 1;
-                            continue;
-                        }
-                        Err(TrySendError::Full(msg)) => {
-                            chunk.push_front(msg);
-                            false
-                        }
-                        Err(TrySendError::Disconnected(msg)) => {
-                            chunk.push_front(msg);
-                            true
-                        }
-                    }
-                }
-                Ok(count) => {
-                    sent += count;
-                    continue;
-                }
-                Err(()) => true,
-            };
-            return Err(SendAllError {
-                sent,
-                unsent: chunk.into(),
-                rest,
-                disconnected,
-            });
+            match sender.send_batch(&mut self.chunk) {
+                Ok(0) => return Step::One(self.chunk.pop_front().expect("the chunk is not empty")),
+                Ok(count) => self.sent += count,
+                Err(()) => return Step::Closed,
+            }
         }
+    }
+
+    /// The error of a send of `msg`, the chunk's first, that failed.
+    fn put_back(mut self, msg: T, disconnected: bool) -> SendAllError<T, I> {
+        self.chunk.push_front(msg);
+        self.fail(disconnected)
+    }
+
+    fn fail(self, disconnected: bool) -> SendAllError<T, I> {
+        SendAllError {
+            sent: self.sent,
+            unsent: self.chunk.into(),
+            rest: self.rest,
+            disconnected,
+        }
+    }
+}
+
+#[cfg(feature = "async")]
+impl<T> Sender<T> {
+    /// [`send_all`](Self::send_all) from async code: waits (without
+    /// blocking the thread) while the channel is full.
+    ///
+    /// Cancel safety: dropping the future sends nothing more; the messages
+    /// it had taken from the iterator and not sent are dropped with it
+    /// (at most a few dozen), and the rest of the iterator is not touched.
+    ///
+    /// ```
+    /// # futures::executor::block_on(async {
+    /// let (s, r) = chan_core::bounded(2);
+    /// let consumer = std::thread::spawn(move || r.iter().collect::<Vec<_>>());
+    /// s.send_all_async(0..5).await.unwrap();
+    /// drop(s);
+    /// assert_eq!(consumer.join().unwrap(), [0, 1, 2, 3, 4]);
+    /// # });
+    /// ```
+    pub async fn send_all_async<I: IntoIterator<Item = T>>(
+        &self,
+        msgs: I,
+    ) -> Result<(), SendAllError<T, I::IntoIter>> {
+        let mut progress = SendAll::new(msgs.into_iter());
+        loop {
+            match progress.step(self) {
+                Step::Done => return Ok(()),
+                Step::Closed => return Err(progress.fail(true)),
+                Step::One(msg) => match self.send_async(msg).await {
+                    Ok(()) => progress.sent += 1,
+                    Err(SendError(msg)) => return Err(progress.put_back(msg, true)),
+                },
+            }
+        }
+    }
+}
+
+#[cfg(feature = "async")]
+impl<T> Receiver<T> {
+    /// [`recv_many`](Self::recv_many) from async code: waits (without
+    /// blocking the thread) for the first message, then takes up to
+    /// `limit - 1` more that are already there.
+    ///
+    /// Cancel safety: dropping the future while it waits receives nothing
+    /// and loses nothing (as `recv_async`); once the first message is in,
+    /// the rest is taken in the same poll.
+    ///
+    /// ```
+    /// # futures::executor::block_on(async {
+    /// let (s, r) = chan_core::unbounded();
+    /// s.send_all([1, 2, 3]).unwrap();
+    /// let mut batch = Vec::new();
+    /// assert_eq!(r.recv_many_async(&mut batch, 2).await, Ok(2));
+    /// assert_eq!(batch, [1, 2]);
+    /// # });
+    /// ```
+    pub async fn recv_many_async(
+        &self,
+        batch: &mut Vec<T>,
+        limit: usize,
+    ) -> Result<usize, RecvError> {
+        match self.try_recv_many(batch, limit) {
+            Ok(count) => return Ok(count),
+            Err(TryRecvError::Disconnected) => return Err(RecvError),
+            Err(TryRecvError::Empty) => {}
+        }
+        let first = self.recv_async().await?;
+        batch.push(first);
+        Ok(1 + self.try_recv_many(batch, limit - 1).unwrap_or(0))
     }
 }
 
