@@ -12,10 +12,12 @@
 
 use crate::channel::{Receiver, ReceiverFlavor, Sender, SenderFlavor};
 use crate::err::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
+use std::any::Any;
 use std::collections::VecDeque;
 use std::error;
 use std::fmt;
 use std::iter::Chain;
+use std::panic::{self, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 /// How many messages `send_all` takes from its iterator at a time: the
@@ -168,12 +170,6 @@ impl<T> Receiver<T> {
     }
 }
 
-/// Takes the next chunk of messages from `msgs` into the empty `chunk`.
-fn refill<T>(chunk: &mut VecDeque<T>, msgs: &mut impl Iterator<Item = T>) {
-    debug_assert!(chunk.is_empty());
-    chunk.extend(msgs.by_ref().take(SEND_CHUNK));
-}
-
 impl<T> Sender<T> {
     /// One batch claim of the flavor, if it has one: `Ok(0)` sends the
     /// caller to the single-message path.
@@ -197,8 +193,14 @@ impl<T> Sender<T> {
     /// order: those taken from the iterator and then the rest of it, so
     /// none is dropped unseen.
     ///
-    /// Messages are taken from the iterator a few dozen at a time, and as
-    /// many as fit are sent with one claim on the channel.
+    /// Behaves as a loop of [`send`](Self::send) over the iterator, faster:
+    /// messages are taken from the iterator up to 64 at a time, as many as
+    /// its `size_hint` promises, and as many as fit are sent with one claim
+    /// on the channel. An iterator that promises nothing (another
+    /// channel's `iter()`, a `filter`) has each message sent as soon as it
+    /// yields it, so a message never waits for the next one. If the
+    /// iterator panics, the messages it yielded before are sent first,
+    /// then the panic goes on.
     ///
     /// ```
     /// let (s, r) = chan_core::bounded(16);
@@ -275,11 +277,13 @@ enum Step<T> {
 }
 
 /// A `send_all` in progress: the chunk taken from the iterator, the rest
-/// of it, and how many were sent.
+/// of it, how many were sent, and a panic of the iterator to resume once
+/// the messages it yielded before are sent.
 struct SendAll<T, I> {
     chunk: VecDeque<T>,
     rest: I,
     sent: usize,
+    panic: Option<Box<dyn Any + Send>>,
 }
 
 impl<T, I: Iterator<Item = T>> SendAll<T, I> {
@@ -288,15 +292,38 @@ impl<T, I: Iterator<Item = T>> SendAll<T, I> {
             chunk: VecDeque::with_capacity(rest.size_hint().0.clamp(1, SEND_CHUNK)),
             rest,
             sent: 0,
+            panic: None,
         }
+    }
+
+    /// Takes the next chunk into the empty `chunk`: as many messages as the
+    /// iterator promises (at least one, at most `SEND_CHUNK`), so that a
+    /// message an iterator yielded never waits in the chunk while the
+    /// iterator waits for the next. A panic of the iterator is kept for
+    /// later: the messages it yielded before are sent first.
+    fn refill(&mut self) {
+        debug_assert!(self.chunk.is_empty());
+        if let Some(panic) = self.panic.take() {
+            panic::resume_unwind(panic);
+        }
+        let take = self.rest.size_hint().0.clamp(1, SEND_CHUNK);
+        let (chunk, rest) = (&mut self.chunk, &mut self.rest);
+        // The iterator is not used again after a panic.
+        let pulled = panic::catch_unwind(AssertUnwindSafe(|| {
+            chunk.extend(rest.by_ref().take(take));
+        }));
+        self.panic = pulled.err();
     }
 
     /// Sends what one batch claim can; says what the caller must do next.
     fn step(&mut self, sender: &Sender<T>) -> Step<T> {
         loop {
             if self.chunk.is_empty() {
-                refill(&mut self.chunk, &mut self.rest);
+                self.refill();
                 if self.chunk.is_empty() {
+                    if let Some(panic) = self.panic.take() {
+                        panic::resume_unwind(panic);
+                    }
                     return Step::Done;
                 }
             }
@@ -314,7 +341,12 @@ impl<T, I: Iterator<Item = T>> SendAll<T, I> {
         self.fail(disconnected)
     }
 
-    fn fail(self, disconnected: bool) -> SendAllError<T, I> {
+    fn fail(mut self, disconnected: bool) -> SendAllError<T, I> {
+        if let Some(panic) = self.panic.take() {
+            // The iterator panicked: that panic, not this failure, is what
+            // the caller sees (the unsent messages are dropped with it).
+            panic::resume_unwind(panic);
+        }
         SendAllError {
             sent: self.sent,
             unsent: self.chunk.into(),

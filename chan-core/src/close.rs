@@ -25,6 +25,18 @@ impl<T> Sender<T> {
     /// Returns true if this call closed the channel, false if it was
     /// already closed or disconnected.
     ///
+    /// Races, exactly:
+    /// - A send racing the close is either accepted, and then received (or
+    ///   taken by [`Receiver::close_and_drain`], or dropped with the
+    ///   channel if every receiver goes), or refused with its message
+    ///   handed back in the error. Never lost, never both.
+    /// - A bounded channel's send that claimed its slot before the close
+    ///   and writes the message after it is accepted: receivers wait for
+    ///   the write, and `close_and_drain` includes the message.
+    /// - A `bounded(0)` sender blocked when the close lands either has had
+    ///   its message taken by a receiver (its `send` returns `Ok`) or gets
+    ///   it back in `SendError`; a waiting `send_async` likewise.
+    ///
     /// ```
     /// use chan_core::{SendError, TryRecvError};
     /// let (s, r) = chan_core::unbounded();
