@@ -4,7 +4,11 @@
 //! `stress_async_*` tests mix threads with tasks on a multi-thread tokio
 //! runtime that use the async API (`send_async`, `recv_async`, `Sink`,
 //! `Stream`, `select_async`, `ready_async`), cancelling futures at random
-//! points.
+//! points. The `stress_close_*` tests close the channel in the middle of
+//! the traffic (`Sender::close`, `Receiver::close`, `close_and_drain`, by a
+//! producer, a consumer or a thread of its own), with `send_all`,
+//! `try_send_all`, `recv_many`, `try_recv_many`, `recv_many_timeout` and
+//! `drain` mixed in, and producers and consumers that hold weak handles.
 //!
 //! Every message counts its construction and its drop, and remembers whether
 //! it was *settled* (received by a consumer, or given up by its producer
@@ -18,23 +22,32 @@
 //! - every failed send gave back the very message it was given;
 //! - a cancelled async send either sent its message or dropped it with the
 //!   future (never both: the drop is then counted as the producer's);
-//! - disconnection is only reported once the other side is really gone.
+//! - disconnection is only reported once the other side is really gone
+//!   (or, in the close runs, someone closed the channel);
+//! - in the close runs, also: a message left in the channel is dropped only
+//!   once it has no receiver; a failed `send_all`/`try_send_all` gives back
+//!   exactly the unsent messages, in order; no send succeeds once its
+//!   thread has seen the channel closed (a close returned, `is_closed()`,
+//!   or a refused send); no receive gets a message once a
+//!   `close_and_drain` has returned, nor leaves one behind.
 //!
 //! `CHAN_STRESS_SCALE=<n>` multiplies the message counts (a soak run);
+//! `CHAN_STRESS_SEED=<n>` varies the seeds of the close runs;
 //! `CHAN_STRESS_VERBOSE=1` prints per-run figures (run with `--nocapture`).
 //! Under miri the counts and thread numbers are tiny.
 
 mod common;
 
 use chan::{
-    after, never, select, tick, Receiver, RecvTimeoutError, Select, SendError, SendTimeoutError,
-    Sender, TryRecvError, TrySendError,
+    after, never, select, tick, Receiver, RecvTimeoutError, Select, SendAllError, SendError,
+    SendTimeoutError, Sender, TryRecvError, TrySendError, WeakReceiver, WeakSender,
 };
 use common::{within, Flavor};
 use futures::{SinkExt, StreamExt};
+use std::borrow::Cow;
 use std::cell::Cell;
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -62,6 +75,10 @@ struct Counters {
     /// Consumers that finished; each counts itself before dropping its
     /// receivers.
     consumers_done: AtomicUsize,
+    /// If set, a weak handle to the run's one channel: an unsettled drop is
+    /// premature if that channel still has a receiver (instead of a
+    /// consumer thread still being there). Taken out at the end of the run.
+    watch: Option<Mutex<Option<WeakReceiver<Msg>>>>,
 }
 
 impl Counters {
@@ -73,7 +90,37 @@ impl Counters {
             premature_drops: AtomicUsize::new(0),
             consumers,
             consumers_done: AtomicUsize::new(0),
+            watch: None,
         })
+    }
+
+    /// Counters whose messages may be dropped unsettled only once
+    /// `channel` has no receiver left (see [`Counters::watch`]).
+    fn watching(channel: WeakReceiver<Msg>) -> Arc<Counters> {
+        Arc::new(Counters {
+            created: AtomicUsize::new(0),
+            dropped: AtomicUsize::new(0),
+            unsettled_drops: Mutex::new(Vec::new()),
+            premature_drops: AtomicUsize::new(0),
+            consumers: 0,
+            consumers_done: AtomicUsize::new(0),
+            watch: Some(Mutex::new(Some(channel))),
+        })
+    }
+
+    /// True if an unsettled message dropped now was lost by the channel.
+    fn drop_is_premature(&self) -> bool {
+        match &self.watch {
+            // The last receiver's drop counts the receivers down to zero
+            // before it discards the messages, and the count never rises
+            // from zero again.
+            Some(watch) => watch
+                .lock()
+                .unwrap()
+                .as_ref()
+                .is_some_and(|channel| channel.receiver_count() != 0),
+            None => self.consumers_done.load(Ordering::SeqCst) < self.consumers,
+        }
     }
 }
 
@@ -113,7 +160,7 @@ impl Drop for Msg {
         if !self.settled {
             // Only a channel whose receivers are all gone may drop a
             // message nobody received.
-            if self.counters.consumers_done.load(Ordering::SeqCst) < self.counters.consumers {
+            if self.counters.drop_is_premature() {
                 self.counters.premature_drops.fetch_add(1, Ordering::SeqCst);
             }
             self.counters.unsettled_drops.lock().unwrap().push(self.key);
@@ -1733,4 +1780,975 @@ fn stress_select_async() {
             }
         }
     });
+}
+
+// ---------------------------------------------------------------------------
+// Closes from either side in the middle of traffic, with batches and weak
+// handles
+// ---------------------------------------------------------------------------
+
+/// `CHAN_STRESS_SEED=<n>` varies the seeds of the close runs (0, the
+/// default, keeps the fixed ones).
+fn seed_variant() -> u64 {
+    std::env::var("CHAN_STRESS_SEED")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0)
+}
+
+/// Messages each producer of a close run makes, before scaling.
+fn close_per_producer() -> u64 {
+    if cfg!(miri) {
+        30
+    } else {
+        2000
+    }
+}
+
+/// (producers, consumers) of the close runs.
+fn close_combos() -> &'static [(usize, usize)] {
+    if cfg!(miri) {
+        &[(1, 1), (2, 2)]
+    } else {
+        &[(1, 1), (4, 1), (1, 4), (3, 3), (6, 6)]
+    }
+}
+
+/// Runs of each combination per test, each with its own seed and plan.
+fn close_seeds_per_combo() -> u64 {
+    if cfg!(miri) {
+        1
+    } else {
+        8
+    }
+}
+
+/// Who calls a close.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Party {
+    Producer(usize),
+    Consumer(usize),
+    /// A thread of its own that holds only weak handles and upgrades one
+    /// to close.
+    Closer,
+}
+
+/// Which close.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CloseKind {
+    /// `Sender::close`.
+    Sender,
+    /// `Receiver::close`.
+    Receiver,
+    /// `Receiver::close` by a consumer, which then leaves at once: with
+    /// no other consumer, the messages still inside are dropped with the
+    /// channel.
+    ReceiverThenLeave,
+    /// `Receiver::close_and_drain`; the messages it returns are received.
+    Drain,
+}
+
+/// One planned close: `party` calls it once `at` messages were sent in
+/// all (at the party's next step after that).
+#[derive(Clone, Copy, Debug)]
+struct CloseAt {
+    party: Party,
+    kind: CloseKind,
+    at: u64,
+}
+
+/// The random choices of one close run, made up front from its seed.
+struct ClosePlan {
+    /// Zero, one or two closes.
+    closes: Vec<CloseAt>,
+    /// Producers (never the first) holding a `WeakSender`, upgraded per
+    /// chunk.
+    weak_producers: Vec<bool>,
+    /// Consumers (never the first) holding a `WeakReceiver`, upgraded for
+    /// a few operations at a time.
+    weak_consumers: Vec<bool>,
+    /// How many messages each producer makes (unless refused earlier).
+    counts: Vec<u64>,
+    /// Consumers that stop (dropping their receiver) after that many.
+    stop_after: Vec<Option<usize>>,
+}
+
+impl ClosePlan {
+    fn new(rng: &mut Rng, producers: usize, consumers: usize, per_producer: u64) -> ClosePlan {
+        let total = per_producer * producers as u64;
+        let closes = match rng.below(20) {
+            0 | 1 => 0,
+            2..=14 => 1,
+            _ => 2,
+        };
+        let closes = (0..closes)
+            .map(|_| {
+                let party = match rng.below(3) {
+                    0 => Party::Producer(rng.below(producers as u64) as usize),
+                    1 => Party::Consumer(rng.below(consumers as u64) as usize),
+                    _ => Party::Closer,
+                };
+                let kind = match party {
+                    Party::Producer(_) => CloseKind::Sender,
+                    Party::Consumer(_) => [
+                        CloseKind::Receiver,
+                        CloseKind::ReceiverThenLeave,
+                        CloseKind::Drain,
+                    ][rng.below(3) as usize],
+                    Party::Closer => [CloseKind::Sender, CloseKind::Receiver, CloseKind::Drain]
+                        [rng.below(3) as usize],
+                };
+                // Sometimes before any traffic; else while it goes on (most
+                // runs send less than `total`: refusals, weak producers
+                // cut off, messages given up).
+                let at = if rng.chance(10) {
+                    0
+                } else {
+                    rng.below(total * 3 / 4 + 1)
+                };
+                CloseAt { party, kind, at }
+            })
+            .collect();
+        let expected = total / consumers as u64;
+        // Sometimes every consumer leaves early (within the first half of
+        // its share), so that the last one's drop finds messages to
+        // discard, also in a closed channel.
+        let (leave, within) = if rng.chance(20) {
+            (100, expected / 2)
+        } else {
+            (15, expected)
+        };
+        ClosePlan {
+            closes,
+            weak_producers: (0..producers).map(|i| i > 0 && rng.chance(50)).collect(),
+            weak_consumers: (0..consumers).map(|i| i > 0 && rng.chance(50)).collect(),
+            counts: (0..producers)
+                .map(|_| {
+                    if rng.chance(25) {
+                        rng.below(per_producer + 1)
+                    } else {
+                        per_producer
+                    }
+                })
+                .collect(),
+            stop_after: (0..consumers)
+                .map(|_| rng.chance(leave).then(|| rng.below(within + 1) as usize))
+                .collect(),
+        }
+    }
+
+    /// The closes `party` makes, in the order it makes them.
+    fn closes_of(&self, party: Party) -> VecDeque<CloseAt> {
+        let mut closes: Vec<_> = self
+            .closes
+            .iter()
+            .filter(|c| c.party == party)
+            .copied()
+            .collect();
+        closes.sort_by_key(|c| c.at);
+        closes.into()
+    }
+}
+
+impl std::fmt::Display for ClosePlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let flags = |v: &[bool]| {
+            v.iter()
+                .map(|&w| if w { 'w' } else { 's' })
+                .collect::<String>()
+        };
+        write!(
+            f,
+            "closes {:?}, producers {} counts {:?}, consumers {} stops {:?}",
+            self.closes,
+            flags(&self.weak_producers),
+            self.counts,
+            flags(&self.weak_consumers),
+            self.stop_after,
+        )
+    }
+}
+
+/// Shared state of one close run.
+struct CloseRun {
+    counters: Arc<Counters>,
+    flavor: Flavor,
+    producers: usize,
+    consumers: usize,
+    /// Messages sent successfully so far, by all producers: the clock of
+    /// the planned closes.
+    progress: AtomicU64,
+    /// Messages received so far, by all consumers (for the producers'
+    /// pacing).
+    consumed: AtomicU64,
+    /// Close calls begun (`close`, `close_and_drain`), by anyone. Counted
+    /// before the call, so a disconnection caused by a close always finds
+    /// it non-zero.
+    closing: AtomicUsize,
+    /// Set once a close call has returned: every send begun after it must
+    /// fail.
+    closed: AtomicBool,
+    /// Set once a `close_and_drain` has returned: no receive begun after it
+    /// may get a message.
+    drained: AtomicBool,
+    /// `close` calls that returned true (at most one may).
+    closes_won: AtomicUsize,
+    /// Producers that saw a send fail with the disconnection.
+    refused: AtomicUsize,
+    /// Messages returned by `close_and_drain` (for the verbose report).
+    drained_msgs: AtomicUsize,
+    producers_done: AtomicUsize,
+    consumers_done: AtomicUsize,
+}
+
+impl CloseRun {
+    /// Lets the consumers catch up a little if far behind, so that an
+    /// unbounded channel's producers do not finish before the first
+    /// receive and the closes fall in the middle of the traffic. Bounded:
+    /// never waits for long.
+    fn pace(&self) {
+        for _ in 0..50 {
+            let sent = self.progress.load(Ordering::Relaxed);
+            if sent < self.consumed.load(Ordering::Relaxed) + 1000 || self.over() {
+                break;
+            }
+            thread::yield_now();
+        }
+    }
+
+    /// True once every producer or every consumer has finished.
+    fn over(&self) -> bool {
+        self.producers_done.load(Ordering::SeqCst) == self.producers
+            || self.consumers_done.load(Ordering::SeqCst) == self.consumers
+    }
+
+    /// The time of the next planned close of a party, if it has come.
+    fn due(&self, closes: &mut VecDeque<CloseAt>) -> Option<CloseKind> {
+        let next = closes.front()?;
+        if self.progress.load(Ordering::SeqCst) < next.at {
+            return None;
+        }
+        closes.pop_front().map(|c| c.kind)
+    }
+
+    /// Closes the channel with `close` (of a sender or a receiver).
+    fn close(&self, close: impl FnOnce() -> bool, is_closed: impl FnOnce() -> bool) {
+        self.closing.fetch_add(1, Ordering::SeqCst);
+        if close() {
+            self.closes_won.fetch_add(1, Ordering::SeqCst);
+        }
+        assert!(is_closed(), "is_closed() is false right after close()");
+        self.closed.store(true, Ordering::SeqCst);
+    }
+
+    fn close_sender(&self, s: &Sender<Msg>) {
+        self.close(|| s.close(), || s.is_closed());
+    }
+
+    fn close_receiver(&self, r: &Receiver<Msg>) {
+        self.close(|| r.close(), || r.is_closed());
+    }
+
+    /// `close_and_drain` on `r`: the messages it took, in order.
+    fn close_and_drain(&self, r: &Receiver<Msg>) -> Vec<Msg> {
+        self.closing.fetch_add(1, Ordering::SeqCst);
+        let drained = r.close_and_drain();
+        assert!(
+            r.is_closed(),
+            "is_closed() is false after close_and_drain()"
+        );
+        match r.try_recv() {
+            Err(TryRecvError::Disconnected) => {}
+            Ok(m) => panic!(
+                "close_and_drain() left message {:?} in the channel ({} drained)",
+                m.key,
+                drained.len()
+            ),
+            Err(TryRecvError::Empty) => {
+                panic!("try_recv() on a closed, drained channel reported Empty")
+            }
+        }
+        if self.flavor == Flavor::Bounded(0) {
+            assert!(
+                drained.is_empty(),
+                "close_and_drain() on a rendezvous channel returned messages"
+            );
+        }
+        self.closed.store(true, Ordering::SeqCst);
+        self.drained.store(true, Ordering::SeqCst);
+        self.drained_msgs.fetch_add(drained.len(), Ordering::SeqCst);
+        drained
+    }
+
+    /// Checks a send that failed with the disconnection.
+    fn check_refusal(&self, s: &Sender<Msg>) {
+        // is_closed() loads the mark with SeqCst: what happened before the
+        // close (the `closing` count) is visible after it.
+        assert!(
+            s.is_closed(),
+            "a send failed with the disconnection but is_closed() is false"
+        );
+        assert!(
+            self.closing.load(Ordering::SeqCst) > 0 || s.receiver_count() == 0,
+            "a send failed with the disconnection while nobody closed the channel \
+             and receivers are alive"
+        );
+    }
+
+    /// Checks a receive that reported the disconnection.
+    fn check_disconnected(&self, r: &Receiver<Msg>) {
+        assert!(
+            r.is_closed(),
+            "a receive reported the disconnection but is_closed() is false"
+        );
+        assert!(
+            self.closing.load(Ordering::SeqCst) > 0 || r.sender_count() == 0,
+            "a receive reported the disconnection while nobody closed the channel \
+             and senders are alive"
+        );
+        assert!(r.is_empty(), "disconnected but not empty");
+        let mut batch = Vec::new();
+        assert!(matches!(r.try_recv(), Err(TryRecvError::Disconnected)));
+        assert_eq!(
+            r.try_recv_many(&mut batch, 8),
+            Err(TryRecvError::Disconnected)
+        );
+        assert_eq!(
+            r.recv_many_timeout(&mut batch, 8, Duration::ZERO),
+            Err(RecvTimeoutError::Disconnected)
+        );
+        // A zero limit takes nothing and reports nothing, even now.
+        assert_eq!(r.try_recv_many(&mut batch, 0), Ok(0));
+        assert_eq!(r.recv_many(&mut batch, 0), Ok(0));
+        assert!(batch.is_empty());
+        assert!(r.drain().next().is_none());
+    }
+}
+
+/// A producer's handle: a sender, or a weak one upgraded per chunk.
+enum SenderHandle {
+    Strong(Sender<Msg>),
+    Weak(WeakSender<Msg>),
+}
+
+impl SenderHandle {
+    /// A sender for the next step, unless every sender is gone.
+    fn get(&self) -> Option<Cow<'_, Sender<Msg>>> {
+        match self {
+            SenderHandle::Strong(s) => Some(Cow::Borrowed(s)),
+            SenderHandle::Weak(w) => w.upgrade().map(Cow::Owned),
+        }
+    }
+}
+
+/// A consumer's handle: a receiver, or a weak one upgraded now and then.
+enum ReceiverHandle {
+    Strong(Receiver<Msg>),
+    Weak(WeakReceiver<Msg>),
+}
+
+impl ReceiverHandle {
+    /// A receiver for the next steps, unless every receiver is gone.
+    fn get(&self) -> Option<Cow<'_, Receiver<Msg>>> {
+        match self {
+            ReceiverHandle::Strong(r) => Some(Cow::Borrowed(r)),
+            ReceiverHandle::Weak(w) => w.upgrade().map(Cow::Owned),
+        }
+    }
+}
+
+/// A failed `send_all`/`try_send_all`: (messages sent, disconnected, every
+/// message not sent, in order).
+type BatchFailure = (usize, bool, Vec<Msg>);
+
+fn batch_failure<I: Iterator<Item = Msg>>(e: SendAllError<Msg, I>) -> BatchFailure {
+    assert_ne!(e.is_full(), e.is_disconnected());
+    let (sent, disconnected) = (e.sent(), e.is_disconnected());
+    (sent, disconnected, e.into_iter().collect())
+}
+
+/// One single-message send attempt by a random method: the outcome, and
+/// whether it went through a select (whose timer may win even on a closed
+/// channel).
+fn close_send_one(s: &Sender<Msg>, msg: Msg, rng: &mut Rng) -> (Result<(), Failed>, bool) {
+    let disconnected = |SendError(m)| Failed::Disconnected(m);
+    match rng.below(6) {
+        0 | 1 => (s.send(msg).map_err(disconnected), false),
+        2 => (
+            s.try_send(msg).map_err(|e| match e {
+                TrySendError::Full(m) => Failed::Retry(m),
+                TrySendError::Disconnected(m) => Failed::Disconnected(m),
+            }),
+            false,
+        ),
+        3 => (
+            s.send_timeout(msg, rng.short()).map_err(|e| match e {
+                SendTimeoutError::Timeout(m) => Failed::Retry(m),
+                SendTimeoutError::Disconnected(m) => Failed::Disconnected(m),
+            }),
+            false,
+        ),
+        4 => {
+            let mut slot = Some(msg);
+            let outcome = select! {
+                send(s, slot.take().unwrap()) -> res => res.map_err(disconnected),
+                default(rng.short()) => Err(Failed::Retry(slot.take().unwrap())),
+            };
+            (outcome, true)
+        }
+        _ => {
+            let mut sel = Select::new();
+            let si = sel.send(s);
+            let outcome = match sel.select_timeout(rng.short()) {
+                Ok(oper) => {
+                    assert_eq!(oper.index(), si);
+                    oper.send(s, msg).map_err(disconnected)
+                }
+                Err(_) => Err(Failed::Retry(msg)),
+            };
+            (outcome, true)
+        }
+    }
+}
+
+/// A producer of a close run: chunks of 1 to 200 messages (first those
+/// given back by earlier attempts, then new ones), each sent message by
+/// message or with `send_all`/`try_send_all` (from a `Vec`, or from an
+/// iterator that makes the messages as they are taken), until all are
+/// made and sent or given up, or a send fails with the disconnection.
+/// After that it tries a few more chunks, every send of which must fail.
+fn close_producer(
+    run: &CloseRun,
+    id: usize,
+    handle: SenderHandle,
+    count: u64,
+    mut closes: VecDeque<CloseAt>,
+    seed: u64,
+) -> ProducerReport {
+    let mut rng = Rng::new(seed);
+    let mut report = ProducerReport::default();
+    let counters = &run.counters;
+    // Made, not sent yet, in order (all older than the ones still to make).
+    let mut pending: VecDeque<Msg> = VecDeque::new();
+    // The sequence number of the next message to make.
+    let mut next = 0;
+    // After a refusal: chunks still to try, each of which must fail.
+    let mut probes: Option<u64> = None;
+    let abandon = |m: Msg, report: &mut ProducerReport| {
+        report.abandoned += 1;
+        m.settle();
+    };
+    loop {
+        match probes {
+            Some(0) => break,
+            None if next == count && pending.is_empty() => break,
+            _ => {}
+        }
+        let refused = probes.is_some();
+        run.pace();
+        // Upgraded per chunk: fails once every sender is gone.
+        let Some(s) = handle.get() else { break };
+        while let Some(kind) = run.due(&mut closes) {
+            assert_eq!(kind, CloseKind::Sender);
+            run.close_sender(&s);
+        }
+        // Sends begun after this thread saw the channel closed must fail.
+        let must_fail =
+            refused || run.closed.load(Ordering::SeqCst) || { rng.chance(10) && s.is_closed() };
+        let len = 1 + rng.below(200);
+        let fresh = if refused {
+            len
+        } else {
+            len.saturating_sub(pending.len() as u64).min(count - next)
+        };
+        let mut refused_now = false;
+        if rng.chance(35) {
+            // Message by message.
+            for _ in 0..pending.len() as u64 + fresh {
+                let msg = pending.pop_front().unwrap_or_else(|| {
+                    next += 1;
+                    Msg::new((id, next - 1), counters)
+                });
+                let key = msg.key;
+                let (outcome, via_select) = close_send_one(&s, msg, &mut rng);
+                match outcome {
+                    Ok(()) => {
+                        assert!(
+                            !must_fail,
+                            "a send succeeded after this sender saw the channel closed"
+                        );
+                        report.sent.push(key.1);
+                        run.progress.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Err(Failed::Retry(m)) => {
+                        assert_eq!(m.key, key, "a failed send gave back another message");
+                        assert!(
+                            !must_fail || via_select,
+                            "a send on a closed channel failed without the disconnection"
+                        );
+                        report.given_back += 1;
+                        if rng.chance(15) {
+                            abandon(m, &mut report);
+                        } else {
+                            pending.push_front(m);
+                        }
+                        thread::yield_now();
+                        break;
+                    }
+                    Err(Failed::Disconnected(m)) => {
+                        assert_eq!(m.key, key, "a failed send gave back another message");
+                        run.check_refusal(&s);
+                        report.given_back += 1;
+                        abandon(m, &mut report);
+                        refused_now = true;
+                        break;
+                    }
+                    Err(Failed::Dropped) => unreachable!("no async send here"),
+                }
+            }
+        } else {
+            // One batch call.
+            let keys: Vec<u64> = pending
+                .iter()
+                .map(|m| m.key.1)
+                .chain(next..next + fresh)
+                .collect();
+            let (start, end) = (next, next + fresh);
+            next = end;
+            let old = std::mem::take(&mut pending);
+            let make = |seq| Msg::new((id, seq), counters);
+            let blocking = rng.chance(50);
+            let lazy = rng.chance(50);
+            let result = match (blocking, lazy) {
+                (true, false) => {
+                    let msgs: Vec<Msg> = old.into_iter().chain((start..end).map(make)).collect();
+                    s.send_all(msgs).map_err(batch_failure)
+                }
+                (true, true) => s
+                    .send_all(old.into_iter().chain((start..end).map(make)))
+                    .map_err(batch_failure),
+                (false, false) => {
+                    let msgs: Vec<Msg> = old.into_iter().chain((start..end).map(make)).collect();
+                    s.try_send_all(msgs).map_err(batch_failure)
+                }
+                (false, true) => s
+                    .try_send_all(old.into_iter().chain((start..end).map(make)))
+                    .map_err(batch_failure),
+            };
+            let sent = match &result {
+                Ok(()) => keys.len(),
+                Err((sent, _, _)) => *sent,
+            };
+            assert!(
+                !must_fail || sent == 0,
+                "{sent} messages sent after this sender saw the channel closed"
+            );
+            report.sent.extend_from_slice(&keys[..sent]);
+            run.progress.fetch_add(sent as u64, Ordering::SeqCst);
+            if let Err((sent, disconnected, unsent)) = result {
+                assert!(sent < keys.len(), "SendAllError with every message sent");
+                let unsent_keys: Vec<Key> = unsent.iter().map(|m| m.key).collect();
+                let expected: Vec<Key> = keys[sent..].iter().map(|&seq| (id, seq)).collect();
+                assert_eq!(
+                    unsent_keys, expected,
+                    "SendAllError did not give back exactly the unsent messages, in order"
+                );
+                report.given_back += unsent.len() as u64;
+                if disconnected {
+                    run.check_refusal(&s);
+                    for m in unsent {
+                        abandon(m, &mut report);
+                    }
+                    refused_now = true;
+                } else {
+                    assert!(!blocking, "send_all failed without the disconnection");
+                    assert!(
+                        !must_fail,
+                        "try_send_all on a closed channel failed with Full"
+                    );
+                    if rng.chance(15) {
+                        for m in unsent {
+                            abandon(m, &mut report);
+                        }
+                    } else {
+                        pending = unsent.into();
+                    }
+                    thread::yield_now();
+                }
+            }
+        }
+        if refused_now {
+            // Everything made and not sent is given up.
+            for m in pending.drain(..) {
+                abandon(m, &mut report);
+            }
+        }
+        match &mut probes {
+            // A few more chunks check that no later send gets through.
+            None if refused_now => {
+                run.refused.fetch_add(1, Ordering::SeqCst);
+                probes = Some(rng.below(3));
+            }
+            None => {}
+            Some(n) => *n -= 1,
+        }
+    }
+    // The senders are all gone (a weak handle did not upgrade), or done.
+    for m in pending.drain(..) {
+        abandon(m, &mut report);
+    }
+    run.producers_done.fetch_add(1, Ordering::SeqCst);
+    drop(handle);
+    report
+}
+
+/// One receive attempt by a random method, which appends what it gets to
+/// `batch`. `Err(())` means the disconnection was reported.
+fn close_recv_one(r: &Receiver<Msg>, rng: &mut Rng, batch: &mut Vec<Msg>) -> Result<(), ()> {
+    let before = batch.len();
+    let limit = 1 + rng.below(200) as usize;
+    let check_many = |n: usize, batch: &Vec<Msg>| {
+        assert!(
+            n >= 1 && n <= limit,
+            "a batch receive returned {n} (limit {limit})"
+        );
+        assert_eq!(batch.len() - before, n, "a batch receive miscounted");
+    };
+    match rng.below(10) {
+        0 | 1 => batch.push(r.recv().map_err(drop)?),
+        2 => match r.try_recv() {
+            Ok(m) => batch.push(m),
+            Err(TryRecvError::Empty) => thread::yield_now(),
+            Err(TryRecvError::Disconnected) => return Err(()),
+        },
+        3 => match r.recv_timeout(rng.short()) {
+            Ok(m) => batch.push(m),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return Err(()),
+        },
+        4 => {
+            let n = r.recv_many(batch, limit).map_err(drop)?;
+            check_many(n, batch);
+        }
+        5 => match r.try_recv_many(batch, limit) {
+            Ok(n) => check_many(n, batch),
+            Err(TryRecvError::Empty) => thread::yield_now(),
+            Err(TryRecvError::Disconnected) => return Err(()),
+        },
+        6 => match r.recv_many_timeout(batch, limit, rng.short()) {
+            Ok(n) => check_many(n, batch),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return Err(()),
+        },
+        7 => {
+            // drain() cannot report the disconnection: the next attempt
+            // will.
+            let drain = r.drain();
+            let (_, most) = drain.size_hint();
+            batch.extend(drain);
+            assert!(batch.len() - before <= most.unwrap());
+            if batch.len() == before {
+                thread::yield_now();
+            }
+        }
+        8 => {
+            let mut sel = Select::new();
+            let ri = sel.recv(r);
+            if let Ok(oper) = sel.select_timeout(rng.short()) {
+                assert_eq!(oper.index(), ri);
+                batch.push(oper.recv(r).map_err(drop)?);
+            }
+        }
+        _ => select! {
+            recv(r) -> m => batch.push(m.map_err(drop)?),
+            default(rng.short()) => {}
+        },
+    }
+    Ok(())
+}
+
+/// Checks and settles the messages a consumer holds, in the order it
+/// received them.
+fn accept_all(
+    run: &CloseRun,
+    msgs: impl IntoIterator<Item = Msg>,
+    last: &mut HashMap<usize, u64>,
+    report: &mut ConsumerReport,
+) {
+    let mut count = 0;
+    for m in msgs {
+        let stream = m.key.0;
+        accept(m, stream, last, report);
+        count += 1;
+    }
+    run.consumed.fetch_add(count, Ordering::Relaxed);
+}
+
+/// A consumer of a close run: random receives, single and batched, until
+/// the disconnection (or its early stop); a weak one upgrades its handle
+/// for a few receives at a time. Messages received by a batch may be held
+/// for a while (the next batch appends to them) before they are checked.
+fn close_consumer(
+    run: &CloseRun,
+    handle: ReceiverHandle,
+    stop_after: Option<usize>,
+    mut closes: VecDeque<CloseAt>,
+    seed: u64,
+) -> ConsumerReport {
+    let mut rng = Rng::new(seed);
+    let mut report = ConsumerReport::default();
+    let mut last = HashMap::new();
+    let mut batch = Vec::new();
+    'run: loop {
+        // Fails once every receiver is gone.
+        let Some(r) = handle.get() else { break };
+        for _ in 0..=rng.below(8) {
+            if stop_after.is_some_and(|n| report.received.len() + batch.len() >= n) {
+                // Linger a little, so that the channel may fill up again
+                // before this receiver goes.
+                thread::sleep(Duration::from_micros(rng.below(200)));
+                break 'run;
+            }
+            while let Some(kind) = run.due(&mut closes) {
+                match kind {
+                    CloseKind::Receiver => run.close_receiver(&r),
+                    CloseKind::ReceiverThenLeave => {
+                        run.close_receiver(&r);
+                        break 'run;
+                    }
+                    CloseKind::Drain => {
+                        accept_all(run, batch.drain(..), &mut last, &mut report);
+                        let drained = run.close_and_drain(&r);
+                        accept_all(run, drained, &mut last, &mut report);
+                    }
+                    CloseKind::Sender => unreachable!("a consumer has no sender"),
+                }
+            }
+            let after_drain = run.drained.load(Ordering::SeqCst);
+            let before = batch.len();
+            let outcome = close_recv_one(&r, &mut rng, &mut batch);
+            let got = batch.len() - before;
+            assert!(
+                !after_drain || got == 0,
+                "received {got} messages after close_and_drain() returned"
+            );
+            if outcome.is_err() {
+                assert_eq!(got, 0);
+                run.check_disconnected(&r);
+                break 'run;
+            }
+            if rng.chance(50) {
+                accept_all(run, batch.drain(..), &mut last, &mut report);
+            }
+        }
+    }
+    accept_all(run, batch.drain(..), &mut last, &mut report);
+    run.consumers_done.fetch_add(1, Ordering::SeqCst);
+    drop(handle);
+    report
+}
+
+/// The closer thread: waits for each of its planned closes (or for the end
+/// of the run), then upgrades a weak handle and closes with it. What a
+/// `close_and_drain` returns counts as received.
+fn closer(
+    run: &CloseRun,
+    closes: VecDeque<CloseAt>,
+    weak_s: WeakSender<Msg>,
+    weak_r: WeakReceiver<Msg>,
+) -> ConsumerReport {
+    let mut report = ConsumerReport::default();
+    let mut last = HashMap::new();
+    for close in closes {
+        while run.progress.load(Ordering::SeqCst) < close.at && !run.over() {
+            thread::sleep(Duration::from_micros(50));
+        }
+        // An upgrade fails once that side is gone: nothing to close then.
+        match close.kind {
+            CloseKind::Sender => {
+                if let Some(s) = weak_s.upgrade() {
+                    run.close_sender(&s);
+                }
+            }
+            CloseKind::Receiver | CloseKind::ReceiverThenLeave => {
+                if let Some(r) = weak_r.upgrade() {
+                    run.close_receiver(&r);
+                }
+            }
+            CloseKind::Drain => {
+                if let Some(r) = weak_r.upgrade() {
+                    let drained = run.close_and_drain(&r);
+                    accept_all(run, drained, &mut last, &mut report);
+                }
+            }
+        }
+    }
+    report
+}
+
+fn run_close(flavor: Flavor, producers: usize, consumers: usize, seed: u64) {
+    let per_producer = close_per_producer() * scale();
+    let mut rng = Rng::new(seed);
+    let plan = ClosePlan::new(&mut rng, producers, consumers, per_producer);
+    let label = format!("{flavor:?} {producers}x{consumers} seed {seed:#x}: {plan}");
+    let (s, r) = flavor.make();
+    let run = Arc::new(CloseRun {
+        counters: Counters::watching(r.downgrade()),
+        flavor,
+        producers,
+        consumers,
+        progress: AtomicU64::new(0),
+        consumed: AtomicU64::new(0),
+        closing: AtomicUsize::new(0),
+        closed: AtomicBool::new(false),
+        drained: AtomicBool::new(false),
+        closes_won: AtomicUsize::new(0),
+        refused: AtomicUsize::new(0),
+        drained_msgs: AtomicUsize::new(0),
+        producers_done: AtomicUsize::new(0),
+        consumers_done: AtomicUsize::new(0),
+    });
+    let spawn = |name: String, f: Box<dyn FnOnce() -> ReportOf + Send>| {
+        thread::Builder::new()
+            .name(format!("{label}: {name}"))
+            .spawn(f)
+            .unwrap()
+    };
+    let producer_threads: Vec<_> = (0..producers)
+        .map(|id| {
+            let handle = if plan.weak_producers[id] {
+                SenderHandle::Weak(s.downgrade())
+            } else {
+                SenderHandle::Strong(s.clone())
+            };
+            let (run, count) = (run.clone(), plan.counts[id]);
+            let closes = plan.closes_of(Party::Producer(id));
+            let seed = seed ^ ((id as u64 + 1) << 8);
+            spawn(
+                format!("producer {id}"),
+                Box::new(move || {
+                    ReportOf::Producer(close_producer(&run, id, handle, count, closes, seed))
+                }),
+            )
+        })
+        .collect();
+    let consumer_threads: Vec<_> = (0..consumers)
+        .map(|id| {
+            let handle = if plan.weak_consumers[id] {
+                ReceiverHandle::Weak(r.downgrade())
+            } else {
+                ReceiverHandle::Strong(r.clone())
+            };
+            let (run, stop_after) = (run.clone(), plan.stop_after[id]);
+            let closes = plan.closes_of(Party::Consumer(id));
+            let seed = seed ^ ((id as u64 + 1) << 24);
+            spawn(
+                format!("consumer {id}"),
+                Box::new(move || {
+                    ReportOf::Consumer(close_consumer(&run, handle, stop_after, closes, seed))
+                }),
+            )
+        })
+        .collect();
+    let closes = plan.closes_of(Party::Closer);
+    let closer_thread = (!closes.is_empty()).then(|| {
+        let (run, weak_s, weak_r) = (run.clone(), s.downgrade(), r.downgrade());
+        spawn(
+            "closer".into(),
+            Box::new(move || ReportOf::Consumer(closer(&run, closes, weak_s, weak_r))),
+        )
+    });
+    drop((s, r));
+
+    let producer_reports: Vec<ProducerReport> = producer_threads
+        .into_iter()
+        .map(|h| match h.join().unwrap() {
+            ReportOf::Producer(report) => report,
+            ReportOf::Consumer(_) => unreachable!(),
+        })
+        .collect();
+    let consumer_reports: Vec<ConsumerReport> = consumer_threads
+        .into_iter()
+        .chain(closer_thread)
+        .map(|h| match h.join().unwrap() {
+            ReportOf::Consumer(report) => report,
+            ReportOf::Producer(_) => unreachable!(),
+        })
+        .collect();
+
+    // Every handle is gone: the channel has dropped what it still held
+    // (or drops it with this last weak handle).
+    let channel = run.counters.watch.as_ref().unwrap().lock().unwrap().take();
+    let channel = channel.expect("the watched channel was taken twice");
+    assert_eq!(channel.receiver_count(), 0, "{label}: a receiver survived");
+    drop(channel);
+    check_totals(&run.counters, &producer_reports, &consumer_reports, &label);
+
+    let leftovers = run.counters.unsettled_drops.lock().unwrap().len();
+    let closing = run.closing.load(Ordering::SeqCst);
+    let refused = run.refused.load(Ordering::SeqCst);
+    assert!(
+        run.closes_won.load(Ordering::SeqCst) <= 1,
+        "{label}: close() returned true more than once"
+    );
+    if run.drained.load(Ordering::SeqCst) {
+        assert_eq!(
+            leftovers, 0,
+            "{label}: messages left in the channel after close_and_drain()"
+        );
+    }
+    if closing == 0 && plan.stop_after.iter().all(Option::is_none) {
+        // Nobody closed and no consumer left early: every consumer went on
+        // to the disconnection by the last sender.
+        assert_eq!(leftovers, 0, "{label}: messages left in the channel");
+        assert_eq!(refused, 0, "{label}: a send was refused");
+    }
+    if std::env::var_os("CHAN_STRESS_VERBOSE").is_some() {
+        let sent: usize = producer_reports.iter().map(|r| r.sent.len()).sum();
+        let received: usize = consumer_reports.iter().map(|r| r.received.len()).sum();
+        let abandoned: u64 = producer_reports.iter().map(|r| r.abandoned).sum();
+        let drained = run.drained_msgs.load(Ordering::SeqCst);
+        eprintln!(
+            "{label}\n    sent {sent}, received {received} ({drained} by close_and_drain), \
+             left in channel {leftovers}, given up {abandoned}, close calls {closing}, \
+             producers refused {refused}"
+        );
+    }
+}
+
+/// A close run thread's report.
+enum ReportOf {
+    Producer(ProducerReport),
+    Consumer(ConsumerReport),
+}
+
+fn stress_close_flavor(flavor: Flavor, seed: u64) {
+    let seed = seed ^ seed_variant().wrapping_mul(0x1_0000_0001);
+    within(hang_limit(), "close stress run", move || {
+        for (i, &(p, c)) in close_combos().iter().enumerate() {
+            for j in 0..close_seeds_per_combo() {
+                run_close(flavor, p, c, seed + i as u64 * 16 + j);
+            }
+        }
+    });
+}
+
+#[test]
+fn stress_close_zero() {
+    stress_close_flavor(Flavor::Bounded(0), 0xB000);
+}
+
+#[test]
+fn stress_close_bounded_one() {
+    stress_close_flavor(Flavor::Bounded(1), 0xC000);
+}
+
+#[test]
+fn stress_close_bounded_small() {
+    stress_close_flavor(Flavor::Bounded(4), 0xD000);
+}
+
+#[test]
+fn stress_close_unbounded() {
+    stress_close_flavor(Flavor::Unbounded, 0xE000);
 }
