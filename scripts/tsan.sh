@@ -2,8 +2,9 @@
 # Runs chan-core's unit tests and the multi-threaded integration tests
 # (stress.rs at CHAN_STRESS_SCALE=4, mpmc, select, select_macro,
 # select_guarantees at CHAN_RACE_ROUNDS=2000, promises, the flavor files, drops,
-# panic_safety) under ThreadSanitizer: nightly, with std
-# rebuilt with the sanitizer (-Zbuild-std) so that std's own synchronisation
+# panic_safety, and batch, close, weak: the additions beyond crossbeam-channel)
+# under ThreadSanitizer: nightly, with std rebuilt with the sanitizer
+# (-Zbuild-std) so that std's own synchronisation
 # is visible to it. Any report fails the run (TSAN exit code 66).
 #
 # No suppressions are needed today: crossbeam-utils and parking_lot (whose
@@ -56,7 +57,7 @@ export CHAN_RACE_ROUNDS="${CHAN_RACE_ROUNDS:-2000}"
 
 start=$SECONDS
 tests=()
-for t in stress async_flavors async_wakers async_cancel async_select mpmc select select_macro select_guarantees promises zero array list drops panic_safety; do
+for t in stress async_flavors async_wakers async_cancel async_select mpmc select select_macro select_guarantees promises zero array list drops panic_safety batch close weak; do
     if [[ -f "tests/$t.rs" ]]; then
         tests+=(--test "$t")
     fi
