@@ -13,10 +13,10 @@
 use crate::channel::{Receiver, ReceiverFlavor, Sender, SenderFlavor};
 use crate::err::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
 use std::any::Any;
-use std::collections::VecDeque;
 use std::error;
 use std::fmt;
 use std::iter::Chain;
+use std::mem::MaybeUninit;
 use std::panic::{self, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
@@ -174,7 +174,7 @@ impl<T> Sender<T> {
     /// One batch claim of the flavor, if it has one: `Ok(0)` sends the
     /// caller to the single-message path.
     #[inline]
-    fn send_batch(&self, chunk: &mut VecDeque<T>) -> Result<usize, ()> {
+    fn send_batch(&self, chunk: &mut Staged<T>) -> Result<usize, ()> {
         let result = match &self.flavor {
             SenderFlavor::Array(chan) => chan.send_batch(chunk),
             SenderFlavor::List(chan) => chan.send_batch(chunk),
@@ -280,7 +280,7 @@ enum Step<T> {
 /// of it, how many were sent, and a panic of the iterator to resume once
 /// the messages it yielded before are sent.
 struct SendAll<T, I> {
-    chunk: VecDeque<T>,
+    chunk: Staged<T>,
     rest: I,
     sent: usize,
     panic: Option<Box<dyn Any + Send>>,
@@ -289,7 +289,7 @@ struct SendAll<T, I> {
 impl<T, I: Iterator<Item = T>> SendAll<T, I> {
     fn new(rest: I) -> Self {
         SendAll {
-            chunk: VecDeque::with_capacity(rest.size_hint().0.clamp(1, SEND_CHUNK)),
+            chunk: Staged::with_capacity(rest.size_hint().0.clamp(1, SEND_CHUNK)),
             rest,
             sent: 0,
             panic: None,
@@ -309,9 +309,7 @@ impl<T, I: Iterator<Item = T>> SendAll<T, I> {
         let take = self.rest.size_hint().0.clamp(1, SEND_CHUNK);
         let (chunk, rest) = (&mut self.chunk, &mut self.rest);
         // The iterator is not used again after a panic.
-        let pulled = panic::catch_unwind(AssertUnwindSafe(|| {
-            chunk.extend(rest.by_ref().take(take));
-        }));
+        let pulled = panic::catch_unwind(AssertUnwindSafe(|| chunk.fill(rest, take)));
         self.panic = pulled.err();
     }
 
@@ -349,7 +347,7 @@ impl<T, I: Iterator<Item = T>> SendAll<T, I> {
         }
         SendAllError {
             sent: self.sent,
-            unsent: self.chunk.into(),
+            unsent: self.chunk.into_vec(),
             rest: self.rest,
             disconnected,
         }
@@ -424,6 +422,92 @@ impl<T> Receiver<T> {
         let first = self.recv_async().await?;
         batch.push(first);
         Ok(1 + self.try_recv_many(batch, limit - 1).unwrap_or(0))
+    }
+}
+
+/// The messages `send_all` has taken from its iterator and not sent yet:
+/// a fixed buffer whose slots `start..end` hold messages. The flavors move
+/// messages out of the front with `pop_front`; unlike a `VecDeque` that is
+/// one read and one increment, so the batch loop stays as short as the
+/// claim allows.
+pub(crate) struct Staged<T> {
+    buf: Box<[MaybeUninit<T>]>,
+    start: usize,
+    end: usize,
+}
+
+impl<T> Staged<T> {
+    fn with_capacity(capacity: usize) -> Self {
+        Staged {
+            buf: (0..capacity).map(|_| MaybeUninit::uninit()).collect(),
+            start: 0,
+            end: 0,
+        }
+    }
+
+    /// Stages every message of `msgs` (at most 256), for unit tests.
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn of(msgs: impl IntoIterator<Item = T>) -> Self {
+        let mut staged = Staged::with_capacity(256);
+        staged.fill(&mut msgs.into_iter(), 256);
+        staged
+    }
+
+    /// How many messages are staged.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+
+    /// Takes the first staged message.
+    #[inline]
+    pub(crate) fn pop_front(&mut self) -> Option<T> {
+        if self.start == self.end {
+            return None;
+        }
+        // SAFETY: slots `start..end` hold messages, and moving `start` past
+        // this one makes it ours alone.
+        let msg = unsafe { self.buf.get_unchecked(self.start).assume_init_read() };
+        self.start += 1;
+        Some(msg)
+    }
+
+    /// Puts back `msg` in front, where the message taken last was.
+    fn push_front(&mut self, msg: T) {
+        assert!(self.start > 0, "a message was taken before");
+        self.start -= 1;
+        self.buf[self.start].write(msg);
+    }
+
+    /// Stages up to `count` messages of `msgs` in the empty buffer. If the
+    /// iterator panics, the messages it yielded before stay staged: `end`
+    /// counts each as it is written.
+    fn fill(&mut self, msgs: &mut impl Iterator<Item = T>, count: usize) {
+        debug_assert!(self.is_empty());
+        self.start = 0;
+        self.end = 0;
+        for msg in msgs.take(count.min(self.buf.len())) {
+            self.buf[self.end].write(msg);
+            self.end += 1;
+        }
+    }
+
+    fn into_vec(mut self) -> Vec<T> {
+        let mut messages = Vec::with_capacity(self.len());
+        while let Some(msg) = self.pop_front() {
+            messages.push(msg);
+        }
+        messages
+    }
+}
+
+impl<T> Drop for Staged<T> {
+    fn drop(&mut self) {
+        while self.pop_front().is_some() {}
     }
 }
 

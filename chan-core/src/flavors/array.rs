@@ -56,6 +56,7 @@
 //! would abort the process), and the buffer is still freed.
 
 use super::{Queue, QueueReceiver};
+use crate::batch::Staged;
 use crate::context::{Context, Operation, Selected};
 use crate::err::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::handle::{Readiness, SelectHandle, Token};
@@ -65,7 +66,6 @@ use crate::probes::{self, Event};
 use crate::sync::{fence, AtomicU64, Ordering, UnsafeCell};
 use crate::waiters::SyncWaiters;
 use crossbeam_utils::CachePadded;
-use std::collections::VecDeque;
 use std::mem::MaybeUninit;
 use std::ptr;
 use std::time::Instant;
@@ -748,73 +748,82 @@ impl<T> Channel<T> {
     }
 
     /// Sends from the front of `batch` as many messages as there are free
-    /// slots in a row at the tail, claiming them all with one
-    /// compare-and-swap of `tail`: `Ok(count)` (0 if the channel is full or
-    /// the claim lost a race; the caller then sends one message the usual
-    /// way), `Err(())` if the channel is disconnected.
+    /// slots in a row from the tail to the end of the lap, claiming them
+    /// all with one compare-and-swap of `tail`: `Ok(count)` (0 if the
+    /// channel is full or the claim lost a race; the caller then sends one
+    /// message the usual way), `Err(())` if the channel is disconnected.
     ///
     /// A slot whose stamp equals its position is empty in that position's
     /// lap and can only be claimed by moving `tail` past it, so the slots
-    /// found free stay free until the claim, which covers them all.
-    pub fn send_batch(&self, batch: &mut VecDeque<T>) -> Result<usize, ()> {
+    /// found free stay free until the claim, which covers them all. Within
+    /// one lap the positions and the slots both run in a row, so the scan
+    /// and the writes walk a slice.
+    pub fn send_batch(&self, batch: &mut Staged<T>) -> Result<usize, ()> {
         let tail = self.tail.load(Ordering::Relaxed);
         if tail & self.disconnect_bit != 0 {
             return Err(());
         }
-        let mut end = tail;
-        let mut count = 0;
-        while count < batch.len() && self.slot(end).stamp.load(Ordering::Acquire) == end {
-            end = self.next_position(end);
-            count += 1;
+        let index = (tail & self.index_mask) as usize;
+        let lap_rest = &self.buffer[index..];
+        let wanted = batch.len().min(lap_rest.len());
+        let count = lap_rest[..wanted]
+            .iter()
+            .zip(tail..)
+            .take_while(|(slot, position)| slot.stamp.load(Ordering::Acquire) == *position)
+            .count();
+        if count == 0 {
+            return Ok(0);
         }
-        if count == 0
-            || self
-                .tail
-                .compare_exchange(tail, end, Ordering::SeqCst, Ordering::Relaxed)
-                .is_err()
+        let last = tail + count as u64 - 1;
+        let end = self.next_position_at(last, last & self.index_mask);
+        if self
+            .tail
+            .compare_exchange(tail, end, Ordering::SeqCst, Ordering::Relaxed)
+            .is_err()
         {
             return Ok(0);
         }
-        let mut position = tail;
-        for msg in batch.drain(..count) {
-            let slot = self.slot(position);
+        for (slot, position) in lap_rest[..count].iter().zip(tail..) {
+            let msg = batch.pop_front().expect("the batch holds `count` messages");
             slot.msg.with_mut(|cell| {
                 // SAFETY: the claim moved `tail` past this slot while its
                 // stamp said empty at `position`: ours until the store.
                 unsafe { cell.write(MaybeUninit::new(msg)) }
             });
             slot.stamp.store(position + 1, Ordering::Release);
-            position = self.next_position(position);
         }
-        for _ in 0..count {
-            self.wake_receiver();
-        }
+        self.wake_receivers(count);
         Ok(count)
     }
 
-    /// Receives into `batch` up to `limit` messages that are written in a
-    /// row at the head, claiming them all with one compare-and-swap of
-    /// `head`; returns how many (0 if the channel is empty, the slot at the
-    /// head is not written yet or skipped, or the claim lost a race: the
-    /// caller then receives one message the usual way).
+    /// Receives into `batch` up to `limit` messages written in a row from
+    /// the head to the end of the lap, claiming them all with one
+    /// compare-and-swap of `head`; returns how many (0 if the channel is
+    /// empty, the slot at the head is not written yet or skipped, or the
+    /// claim lost a race: the caller then receives one message the usual
+    /// way).
     ///
     /// A slot whose stamp says it holds the message of its position keeps
     /// it until a receiver moves `head` past it, so the messages found stay
     /// until the claim, which covers them all.
     pub fn recv_batch(&self, batch: &mut Vec<T>, limit: usize) -> usize {
         let head = self.head.load(Ordering::Relaxed);
-        let mut end = head;
-        let mut count = 0;
-        while count < limit && self.slot(end).stamp.load(Ordering::Acquire) == end + 1 {
-            end = self.next_position(end);
-            count += 1;
-        }
+        let index = (head & self.index_mask) as usize;
+        let lap_rest = &self.buffer[index..];
+        let wanted = limit.min(lap_rest.len());
+        let count = lap_rest[..wanted]
+            .iter()
+            .zip(head..)
+            .take_while(|(slot, position)| slot.stamp.load(Ordering::Acquire) == *position + 1)
+            .count();
         if count == 0 {
             return 0;
         }
         // Before the claim: once it holds, nothing may panic until every
         // claimed message is out of its slot.
         batch.reserve(count);
+        let last = head + count as u64 - 1;
+        let end = self.next_position_at(last, last & self.index_mask);
         if self
             .head
             .compare_exchange(head, end, Ordering::SeqCst, Ordering::Relaxed)
@@ -822,21 +831,46 @@ impl<T> Channel<T> {
         {
             return 0;
         }
-        let mut position = head;
-        for _ in 0..count {
-            let slot = self.slot(position);
+        let claimed = lap_rest[..count].iter().zip(head..);
+        for ((slot, position), out) in claimed.zip(batch.spare_capacity_mut()) {
             // SAFETY: claimed by moving `head` past it while its stamp said
             // it holds a message; nobody else touches it until our store.
-            let msg = slot.msg.with(|cell| unsafe { cell.read().assume_init() });
+            out.write(slot.msg.with(|cell| unsafe { cell.read().assume_init() }));
             slot.stamp
                 .store(position.wrapping_add(self.one_lap), Ordering::Release);
-            batch.push(msg);
-            position = self.next_position(position);
         }
-        for _ in 0..count {
+        // SAFETY: the loop wrote `count` messages after the `Vec`'s length,
+        // into the capacity reserved above.
+        unsafe { batch.set_len(batch.len() + count) };
+        self.wake_senders(count);
+        count
+    }
+
+    /// Wakes up to `count` blocked receivers after `count` sends. The
+    /// first wake-up's `SeqCst` load of the queue's `is_empty` is the
+    /// lost-wake-up guard for the whole batch (a receiver that registers
+    /// after it sees every message); if it found nobody, neither will the
+    /// others, so they are skipped.
+    fn wake_receivers(&self, count: usize) {
+        self.wake_receiver();
+        for _ in 1..count {
+            if !self.receivers.may_have_waiters() {
+                break;
+            }
+            self.wake_receiver();
+        }
+    }
+
+    /// Wakes up to `count` blocked senders after `count` receives, as
+    /// `wake_receivers` does.
+    fn wake_senders(&self, count: usize) {
+        self.wake_sender();
+        for _ in 1..count {
+            if !self.senders.may_have_waiters() {
+                break;
+            }
             self.wake_sender();
         }
-        count
     }
 
     /// Sends without blocking.
