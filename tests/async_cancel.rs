@@ -26,7 +26,7 @@ use async_common::{
 use chan::{
     after, bounded, unbounded, Receiver, RecvError, Select, SendError, Sender, TryRecvError,
 };
-use common::{ms, within, DropTracker, Flavor, Tracked};
+use common::{ms, within, DropTracker, Flavor, Rng, Tracked};
 use futures::{SinkExt, StreamExt};
 use std::collections::HashSet;
 use std::future::Future;
@@ -35,38 +35,11 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-/// xorshift64*: a small deterministic generator.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        (self.next() >> 16) % n
-    }
-
-    /// A short wait, sometimes zero, up to 1.5 ms.
-    fn short(&mut self) -> Duration {
-        Duration::from_micros(self.below(1500))
-    }
-}
 
 /// Where the messages of a counting test end up.
 #[derive(Default)]
@@ -567,7 +540,7 @@ fn cancel_at_random_points_loses_and_duplicates_nothing() {
                     let mut mine = SendLog::default();
                     for _ in 0..PER_SENDER {
                         if rng.below(6) == 0 {
-                            thread::sleep(rng.short());
+                            thread::sleep(rng.micros(1500));
                         }
                         let item = Item::new(&ledger);
                         let item_id = item.id;
@@ -583,9 +556,9 @@ fn cancel_at_random_points_loses_and_duplicates_nothing() {
                     let mut rng = Rng::new(0x44);
                     loop {
                         if rng.below(6) == 0 {
-                            thread::sleep(rng.short());
+                            thread::sleep(rng.micros(1500));
                         }
-                        match r.recv_timeout(rng.short()) {
+                        match r.recv_timeout(rng.micros(1500)) {
                             Ok(item) => {
                                 item.receive();
                             }
@@ -603,7 +576,7 @@ fn cancel_at_random_points_loses_and_duplicates_nothing() {
                     let mut mine = SendLog::default();
                     for _ in 0..PER_SENDER {
                         if rng.below(6) == 0 {
-                            tokio::time::sleep(rng.short()).await;
+                            tokio::time::sleep(rng.micros(1500)).await;
                         }
                         let item = Item::new(&ledger);
                         let item_id = item.id;
@@ -626,7 +599,7 @@ fn cancel_at_random_points_loses_and_duplicates_nothing() {
                     let mut rng = Rng::new(0x77 + id);
                     loop {
                         if rng.below(6) == 0 {
-                            tokio::time::sleep(rng.short()).await;
+                            tokio::time::sleep(rng.micros(1500)).await;
                         }
                         match cancellable_recv(&r, &mut rng).await {
                             Some(Ok(item)) => {
@@ -769,7 +742,7 @@ fn woken_then_dropped_receives_under_load_lose_no_wake_up() {
                         let mut rng = Rng::new(0x1234);
                         for i in 0..MESSAGES {
                             if rng.below(8) == 0 {
-                                thread::sleep(rng.short());
+                                thread::sleep(rng.micros(1500));
                             }
                             s.send(i).unwrap();
                         }
@@ -870,7 +843,7 @@ fn woken_then_dropped_sends_under_load_lose_no_wake_up() {
             let mut got = Vec::new();
             while got.len() < 2 * PER_THREAD as usize {
                 if rng.below(8) == 0 {
-                    thread::sleep(rng.short());
+                    thread::sleep(rng.micros(1500));
                 }
                 match r.recv_timeout(LONG) {
                     Ok(MARKER) => {}
@@ -927,7 +900,7 @@ enum SendOutcome {
 /// (a timeout, a biased `select!` whose timer is checked first, polled by
 /// hand and dropped), or with `SendFuture::cancel` after a timeout.
 async fn cancellable_send(s: &Sender<Item>, item: Item, rng: &mut Rng) -> SendOutcome {
-    let wait = rng.short();
+    let wait = rng.micros(1500);
     let done_or_dropped = |res: Option<Result<(), SendError<Item>>>| match res {
         Some(res) => SendOutcome::Done(res),
         None => SendOutcome::Dropped,
@@ -971,7 +944,7 @@ async fn cancellable_send(s: &Sender<Item>, item: Item, rng: &mut Rng) -> SendOu
 /// One receive, cancelled at a random point: `Some(result)` if it
 /// completed, `None` if its future was dropped first.
 async fn cancellable_recv(r: &Receiver<Item>, rng: &mut Rng) -> Option<Result<Item, RecvError>> {
-    let wait = rng.short();
+    let wait = rng.micros(1500);
     match rng.below(5) {
         0 => Some(r.recv_async().await),
         1 => tokio::time::timeout(wait, r.recv_async()).await.ok(),
@@ -1028,7 +1001,7 @@ fn select_async_with_a_short_after_arm_counts_every_message() {
                     let mut mine = SendLog::default();
                     for _ in 0..PER_SENDER {
                         let item = Item::new(&ledger);
-                        let timer = after(rng.short());
+                        let timer = after(rng.micros(1500));
                         let mut sel = Select::new();
                         let ti = sel.recv(&timer);
                         let si = sel.send(&s);
@@ -1073,7 +1046,7 @@ fn select_async_with_a_short_after_arm_counts_every_message() {
                 tasks.push(rt.spawn(async move {
                     let mut rng = Rng::new(0xAB + id);
                     loop {
-                        let timer = after(rng.short());
+                        let timer = after(rng.micros(1500));
                         let mut sel = Select::new();
                         let ri = sel.recv(&r);
                         let ti = sel.recv(&timer);

@@ -21,8 +21,8 @@ mod common;
 
 use chan::{after, at, bounded, never, tick, unbounded, Receiver, RecvError, RecvTimeoutError};
 use chan::{Sender, TryRecvError};
-use common::SLACK;
 use common::{assert_elapsed, far_future, ms, panic_text, within, DropTracker, Flavor, Tracked};
+use common::{Rng, SLACK};
 use std::collections::{HashSet, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -46,29 +46,6 @@ const FLAVORS: [Flavor; 6] = [
 
 /// Hang detector for the tests with threads: far above their run time.
 const HANG: Duration = Duration::from_secs(60);
-
-/// A small seeded PRNG (xorshift64*), so runs are reproducible.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// Uniform in `lo..=hi`.
-    fn range(&mut self, lo: usize, hi: usize) -> usize {
-        lo + (self.next() % (hi - lo + 1) as u64) as usize
-    }
-}
 
 /// Waits (polling) until `flag` is set, at most `limit`; true if it was.
 fn wait_for(flag: &AtomicBool, limit: Duration) -> bool {

@@ -42,7 +42,7 @@ use chan::{
     after, never, select, tick, Receiver, RecvTimeoutError, Select, SendAllError, SendError,
     SendTimeoutError, Sender, TryRecvError, TrySendError, WeakReceiver, WeakSender,
 };
-use common::{within, Flavor};
+use common::{within, Flavor, Rng};
 use futures::{SinkExt, StreamExt};
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -190,40 +190,6 @@ fn drop_cancelled<F>(cancelled: F, key: Key) -> Result<(), Failed> {
             Err(Failed::Dropped)
         }
         None => Ok(()),
-    }
-}
-
-/// xorshift64*: a small deterministic generator, one per thread.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        // Spread consecutive seeds apart; the state must not be zero.
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// Uniform-ish in `0..n` (`n > 0`).
-    fn below(&mut self, n: u64) -> u64 {
-        (self.next() >> 16) % n
-    }
-
-    /// True with probability `percent`%.
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-
-    /// A short timeout, sometimes zero.
-    fn short(&mut self) -> Duration {
-        Duration::from_micros(self.below(300))
     }
 }
 
@@ -405,13 +371,13 @@ fn send_once(
             TrySendError::Full(m) => Failed::Retry(m),
             TrySendError::Disconnected(m) => Failed::Disconnected(m),
         }),
-        3 => s.send_timeout(msg, rng.short()).map_err(|e| match e {
+        3 => s.send_timeout(msg, rng.micros(300)).map_err(|e| match e {
             SendTimeoutError::Timeout(m) => Failed::Retry(m),
             SendTimeoutError::Disconnected(m) => Failed::Disconnected(m),
         }),
         4 => {
             // Select builder: the send against a one-shot timer.
-            let timer = after(rng.short());
+            let timer = after(rng.micros(300));
             let mut sel = Select::new();
             let si = sel.send(s);
             let ti = sel.recv(&timer);
@@ -438,7 +404,7 @@ fn send_once(
                     }
                     Err(_) => Err(Failed::Retry(msg)),
                 },
-                1 => match sel.select_timeout(rng.short()) {
+                1 => match sel.select_timeout(rng.micros(300)) {
                     Ok(oper) => {
                         assert_eq!(oper.index(), si);
                         oper.send(s, msg)
@@ -446,7 +412,7 @@ fn send_once(
                     }
                     Err(_) => Err(Failed::Retry(msg)),
                 },
-                _ => match sel.ready_timeout(rng.short()) {
+                _ => match sel.ready_timeout(rng.micros(300)) {
                     Ok(i) => {
                         assert_eq!(i, si);
                         // Readiness is only a hint: another thread may take
@@ -468,7 +434,7 @@ fn send_once(
                 send(s, slot.take().unwrap()) -> res => {
                     res.map_err(|SendError(m)| Failed::Disconnected(m))
                 }
-                default(rng.short()) => Err(Failed::Retry(slot.take().unwrap())),
+                default(rng.micros(300)) => Err(Failed::Retry(slot.take().unwrap())),
             }
         }
         _ => {
@@ -509,7 +475,7 @@ fn recv_once(r: &Receiver<Msg>, rng: &mut Rng, ticker: &Receiver<std::time::Inst
             }
             Err(TryRecvError::Disconnected) => Got::Disconnected,
         },
-        3 => match r.recv_timeout(rng.short()) {
+        3 => match r.recv_timeout(rng.micros(300)) {
             Ok(m) => Got::Msg(m),
             Err(RecvTimeoutError::Timeout) => Got::Nothing,
             Err(RecvTimeoutError::Disconnected) => Got::Disconnected,
@@ -537,9 +503,9 @@ fn recv_once(r: &Receiver<Msg>, rng: &mut Rng, ticker: &Receiver<std::time::Inst
             let ri = sel.recv(r);
             let oper = match rng.below(3) {
                 0 => sel.try_select().ok(),
-                1 => sel.select_timeout(rng.short()).ok(),
+                1 => sel.select_timeout(rng.micros(300)).ok(),
                 _ => {
-                    return match sel.ready_timeout(rng.short()) {
+                    return match sel.ready_timeout(rng.micros(300)) {
                         Ok(i) => {
                             assert_eq!(i, ri);
                             match r.try_recv() {
@@ -568,11 +534,11 @@ fn recv_once(r: &Receiver<Msg>, rng: &mut Rng, ticker: &Receiver<std::time::Inst
                 Ok(m) => Got::Msg(m),
                 Err(_) => Got::Disconnected,
             },
-            default(rng.short()) => Got::Nothing,
+            default(rng.micros(300)) => Got::Nothing,
         },
         _ => {
             // select! against a one-shot timer.
-            let timer = after(rng.short());
+            let timer = after(rng.micros(300));
             select! {
                 recv(r) -> m => match m {
                     Ok(m) => Got::Msg(m),
@@ -875,7 +841,7 @@ fn select_send_once(
         2 => {
             // Select builder over all senders and a one-shot timer, in a
             // random order of registration.
-            let timer = after(rng.short());
+            let timer = after(rng.micros(300));
             let mut sel = if rng.chance(50) {
                 Select::new()
             } else {
@@ -891,7 +857,7 @@ fn select_send_once(
             let oper = if rng.chance(50) {
                 sel.select()
             } else {
-                match sel.select_timeout(rng.short()) {
+                match sel.select_timeout(rng.micros(300)) {
                     Ok(oper) => oper,
                     Err(_) => return Err(Failed::Retry(msg)),
                 }
@@ -926,7 +892,7 @@ fn select_send_once(
                 send(s1, slot.take().unwrap()) -> res => res.map(|()| 1).map_err(disconnected),
                 send(s2, slot.take().unwrap()) -> res => res.map(|()| 2).map_err(disconnected),
                 send(s3, slot.take().unwrap()) -> res => res.map(|()| 3).map_err(disconnected),
-                default(rng.short()) => Err(Failed::Retry(slot.take().unwrap())),
+                default(rng.micros(300)) => Err(Failed::Retry(slot.take().unwrap())),
             }
         }
     }
@@ -989,7 +955,7 @@ fn select_consumer(
                 // A timed receive on one live channel.
                 let k = rng.below(NCH as u64) as usize;
                 let r = [&r0, &r1, &r2, &r3][k];
-                match r.recv_timeout(rng.short()) {
+                match r.recv_timeout(rng.micros(300)) {
                     Ok(m) => Some((k, Ok(m))),
                     Err(RecvTimeoutError::Timeout) => None,
                     Err(RecvTimeoutError::Disconnected) => Some((k, Err(()))),
@@ -1048,7 +1014,7 @@ fn select_consumer(
                 recv(r1) -> m => Some((1, m.map_err(drop))),
                 recv(r2) -> m => Some((2, m.map_err(drop))),
                 recv(r3) -> m => Some((3, m.map_err(drop))),
-                default(rng.short()) => None,
+                default(rng.micros(300)) => None,
             },
         };
         match got {
@@ -1156,7 +1122,7 @@ async fn send_once_async(s: &Sender<Msg>, msg: Msg, rng: &mut Rng) -> Result<(),
             // message or dropped it; by `SendFuture::cancel`, it sent its
             // message or gives it back.
             let mut fut = s.send_async(msg);
-            match tokio::time::timeout(rng.short(), &mut fut).await {
+            match tokio::time::timeout(rng.micros(300), &mut fut).await {
                 Ok(res) => res.map_err(disconnected),
                 Err(_) if rng.chance(50) => drop_cancelled(fut, key),
                 Err(_) => match fut.cancel() {
@@ -1169,7 +1135,7 @@ async fn send_once_async(s: &Sender<Msg>, msg: Msg, rng: &mut Rng) -> Result<(),
             // The timer is checked first, so a future woken by a receive
             // may be dropped without being polled again.
             let mut fut = s.send_async(msg);
-            let sleep = tokio::time::sleep(rng.short());
+            let sleep = tokio::time::sleep(rng.micros(300));
             let res = tokio::select! {
                 biased;
                 _ = sleep => None,
@@ -1188,7 +1154,7 @@ async fn send_once_async(s: &Sender<Msg>, msg: Msg, rng: &mut Rng) -> Result<(),
             if let Err(SendError(m)) = sink.feed(msg).await {
                 return Err(Failed::Disconnected(m));
             }
-            let flushed = tokio::time::timeout(rng.short(), sink.flush()).await;
+            let flushed = tokio::time::timeout(rng.micros(300), sink.flush()).await;
             match flushed {
                 Ok(res) => res.map_err(disconnected),
                 Err(_) => drop_cancelled(sink, key),
@@ -1196,7 +1162,7 @@ async fn send_once_async(s: &Sender<Msg>, msg: Msg, rng: &mut Rng) -> Result<(),
         }
         6 => {
             // select_async: the send against a one-shot timer.
-            let timer = after(rng.short());
+            let timer = after(rng.micros(300));
             let mut sel = Select::new();
             let si = sel.send(s);
             let ti = sel.recv(&timer);
@@ -1215,7 +1181,7 @@ async fn send_once_async(s: &Sender<Msg>, msg: Msg, rng: &mut Rng) -> Result<(),
             let mut sel = Select::new();
             let si = sel.send(s);
             if rng.chance(50) {
-                match tokio::time::timeout(rng.short(), sel.select_async()).await {
+                match tokio::time::timeout(rng.micros(300), sel.select_async()).await {
                     Ok(oper) => {
                         assert_eq!(oper.index(), si);
                         oper.send(s, msg).map_err(disconnected)
@@ -1223,7 +1189,7 @@ async fn send_once_async(s: &Sender<Msg>, msg: Msg, rng: &mut Rng) -> Result<(),
                     Err(_) => Err(Failed::Retry(msg)),
                 }
             } else {
-                match tokio::time::timeout(rng.short(), sel.ready_async()).await {
+                match tokio::time::timeout(rng.micros(300), sel.ready_async()).await {
                     Ok(i) => {
                         assert_eq!(i, si);
                         s.try_send(msg).map_err(|e| match e {
@@ -1255,13 +1221,13 @@ async fn recv_once_async(r: &Receiver<Msg>, rng: &mut Rng) -> Got {
             }
             Err(TryRecvError::Disconnected) => Got::Disconnected,
         },
-        3 => match tokio::time::timeout(rng.short(), r.recv_async()).await {
+        3 => match tokio::time::timeout(rng.micros(300), r.recv_async()).await {
             Ok(res) => got(res),
             Err(_) => Got::Nothing,
         },
         4 => {
             // The timer first: a woken future may be dropped unpolled.
-            let sleep = tokio::time::sleep(rng.short());
+            let sleep = tokio::time::sleep(rng.micros(300));
             let mut fut = r.recv_async();
             tokio::select! {
                 biased;
@@ -1271,7 +1237,7 @@ async fn recv_once_async(r: &Receiver<Msg>, rng: &mut Rng) -> Got {
         }
         5 => {
             let mut stream = r.stream();
-            match tokio::time::timeout(rng.short(), stream.next()).await {
+            match tokio::time::timeout(rng.micros(300), stream.next()).await {
                 Ok(Some(m)) => Got::Msg(m),
                 Ok(None) => Got::Disconnected,
                 Err(_) => Got::Nothing,
@@ -1279,7 +1245,7 @@ async fn recv_once_async(r: &Receiver<Msg>, rng: &mut Rng) -> Got {
         }
         6 => {
             // select_async: the receive against a one-shot timer.
-            let timer = after(rng.short());
+            let timer = after(rng.micros(300));
             let mut sel = Select::new();
             let ti = sel.recv(&timer);
             let ri = sel.recv(r);
@@ -1296,7 +1262,7 @@ async fn recv_once_async(r: &Receiver<Msg>, rng: &mut Rng) -> Got {
             // ready_async raced with a timeout, then try_recv.
             let mut sel = Select::new();
             let ri = sel.recv(r);
-            match tokio::time::timeout(rng.short(), sel.ready_async()).await {
+            match tokio::time::timeout(rng.micros(300), sel.ready_async()).await {
                 Ok(i) => {
                     assert_eq!(i, ri);
                     match r.try_recv() {
@@ -1511,7 +1477,7 @@ async fn async_select_send_once(
         0 | 1 => {
             // select_async over all senders, in a random order, and (or,
             // raced with a timeout, instead of) a one-shot timer.
-            let timer = after(rng.short());
+            let timer = after(rng.micros(300));
             let mut sel = if rng.chance(50) {
                 Select::new()
             } else {
@@ -1532,7 +1498,7 @@ async fn async_select_send_once(
                 }
                 oper
             } else {
-                match tokio::time::timeout(rng.short(), sel.select_async()).await {
+                match tokio::time::timeout(rng.micros(300), sel.select_async()).await {
                     Ok(oper) => oper,
                     Err(_) => return Err(Failed::Retry(msg)),
                 }
@@ -1559,7 +1525,7 @@ async fn async_select_send_once(
             // send_async on one channel raced with a timeout.
             let k = rng.below(NCH as u64) as usize;
             let mut fut = senders[k].send_async(msg);
-            match tokio::time::timeout(rng.short(), &mut fut).await {
+            match tokio::time::timeout(rng.micros(300), &mut fut).await {
                 Ok(res) => res.map(|()| k).map_err(disconnected),
                 Err(_) => drop_cancelled(fut, key).map(|()| k),
             }
@@ -1603,7 +1569,7 @@ async fn async_select_recv_once(
         0 | 1 => {
             // select_async over every channel, and (or, raced with a
             // timeout, instead of) a one-shot timer.
-            let timer = after(rng.short());
+            let timer = after(rng.micros(300));
             let mut sel = if rng.chance(50) {
                 Select::new()
             } else {
@@ -1621,7 +1587,7 @@ async fn async_select_recv_once(
                 }
                 oper
             } else {
-                tokio::time::timeout(rng.short(), sel.select_async())
+                tokio::time::timeout(rng.micros(300), sel.select_async())
                     .await
                     .ok()?
             };
@@ -1631,7 +1597,7 @@ async fn async_select_recv_once(
         2 => {
             // recv_async on one channel, raced with a timeout.
             let k = rng.below(NCH as u64) as usize;
-            let res = tokio::time::timeout(rng.short(), receivers[k].recv_async())
+            let res = tokio::time::timeout(rng.micros(300), receivers[k].recv_async())
                 .await
                 .ok()?;
             Some((k, res.map_err(drop)))
@@ -1642,7 +1608,7 @@ async fn async_select_recv_once(
             for r in receivers {
                 sel.recv(r);
             }
-            let k = tokio::time::timeout(rng.short(), sel.ready_async())
+            let k = tokio::time::timeout(rng.micros(300), sel.ready_async())
                 .await
                 .ok()?;
             match receivers[k].try_recv() {
@@ -2182,7 +2148,7 @@ fn close_send_one(s: &Sender<Msg>, msg: Msg, rng: &mut Rng) -> (Result<(), Faile
             false,
         ),
         3 => (
-            s.send_timeout(msg, rng.short()).map_err(|e| match e {
+            s.send_timeout(msg, rng.micros(300)).map_err(|e| match e {
                 SendTimeoutError::Timeout(m) => Failed::Retry(m),
                 SendTimeoutError::Disconnected(m) => Failed::Disconnected(m),
             }),
@@ -2192,14 +2158,14 @@ fn close_send_one(s: &Sender<Msg>, msg: Msg, rng: &mut Rng) -> (Result<(), Faile
             let mut slot = Some(msg);
             let outcome = select! {
                 send(s, slot.take().unwrap()) -> res => res.map_err(disconnected),
-                default(rng.short()) => Err(Failed::Retry(slot.take().unwrap())),
+                default(rng.micros(300)) => Err(Failed::Retry(slot.take().unwrap())),
             };
             (outcome, true)
         }
         _ => {
             let mut sel = Select::new();
             let si = sel.send(s);
-            let outcome = match sel.select_timeout(rng.short()) {
+            let outcome = match sel.select_timeout(rng.micros(300)) {
                 Ok(oper) => {
                     assert_eq!(oper.index(), si);
                     oper.send(s, msg).map_err(disconnected)
@@ -2421,7 +2387,7 @@ fn close_recv_one(r: &Receiver<Msg>, rng: &mut Rng, batch: &mut Vec<Msg>) -> Res
             Err(TryRecvError::Empty) => thread::yield_now(),
             Err(TryRecvError::Disconnected) => return Err(()),
         },
-        3 => match r.recv_timeout(rng.short()) {
+        3 => match r.recv_timeout(rng.micros(300)) {
             Ok(m) => batch.push(m),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return Err(()),
@@ -2435,7 +2401,7 @@ fn close_recv_one(r: &Receiver<Msg>, rng: &mut Rng, batch: &mut Vec<Msg>) -> Res
             Err(TryRecvError::Empty) => thread::yield_now(),
             Err(TryRecvError::Disconnected) => return Err(()),
         },
-        6 => match r.recv_many_timeout(batch, limit, rng.short()) {
+        6 => match r.recv_many_timeout(batch, limit, rng.micros(300)) {
             Ok(n) => check_many(n, batch),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return Err(()),
@@ -2454,14 +2420,14 @@ fn close_recv_one(r: &Receiver<Msg>, rng: &mut Rng, batch: &mut Vec<Msg>) -> Res
         8 => {
             let mut sel = Select::new();
             let ri = sel.recv(r);
-            if let Ok(oper) = sel.select_timeout(rng.short()) {
+            if let Ok(oper) = sel.select_timeout(rng.micros(300)) {
                 assert_eq!(oper.index(), ri);
                 batch.push(oper.recv(r).map_err(drop)?);
             }
         }
         _ => select! {
             recv(r) -> m => batch.push(m.map_err(drop)?),
-            default(rng.short()) => {}
+            default(rng.micros(300)) => {}
         },
     }
     Ok(())

@@ -43,6 +43,24 @@ pub struct ChannelStats {
     pub blocked_receivers: usize,
 }
 
+impl ChannelStats {
+    /// A snapshot from the message totals `(sent, received)`, the length
+    /// and the waiting operations `(senders, receivers)`.
+    fn new(
+        (sent, received): (u64, u64),
+        len: usize,
+        (blocked_senders, blocked_receivers): (usize, usize),
+    ) -> Self {
+        ChannelStats {
+            sent,
+            received,
+            len,
+            blocked_senders,
+            blocked_receivers,
+        }
+    }
+}
+
 impl<T> Sender<T> {
     /// Adds `count` sent messages to the channel's total.
     #[inline]
@@ -62,18 +80,12 @@ impl<T> Sender<T> {
     /// assert_eq!(s.stats().sent, 10);
     /// ```
     pub fn stats(&self) -> ChannelStats {
-        let ((sent, received), (blocked_senders, blocked_receivers)) = match &self.flavor {
+        let (traffic, blocked) = match &self.flavor {
             SenderFlavor::Array(chan) => (chan.traffic(), chan.blocked()),
             SenderFlavor::List(chan) => (chan.traffic(), chan.blocked()),
             SenderFlavor::Zero(chan) => (chan.traffic(), chan.blocked()),
         };
-        ChannelStats {
-            sent,
-            received,
-            len: self.len(),
-            blocked_senders,
-            blocked_receivers,
-        }
+        ChannelStats::new(traffic, self.len(), blocked)
     }
 }
 
@@ -104,7 +116,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(receiver.join().unwrap(), Ok(7));
     /// ```
     pub fn stats(&self) -> ChannelStats {
-        let ((sent, received), (blocked_senders, blocked_receivers)) = match &self.flavor {
+        let (traffic, blocked) = match &self.flavor {
             ReceiverFlavor::Array(chan) => (chan.traffic(), chan.blocked()),
             ReceiverFlavor::List(chan) => (chan.traffic(), chan.blocked()),
             ReceiverFlavor::Zero(chan) => (chan.traffic(), chan.blocked()),
@@ -112,12 +124,6 @@ impl<T> Receiver<T> {
                 ((0, 0), (0, 0))
             }
         };
-        ChannelStats {
-            sent,
-            received,
-            len: self.len(),
-            blocked_senders,
-            blocked_receivers,
-        }
+        ChannelStats::new(traffic, self.len(), blocked)
     }
 }

@@ -75,6 +75,50 @@ pub fn within<F: FnOnce() + Send + 'static>(limit: Duration, what: &str, f: F) {
 }
 
 // ---------------------------------------------------------------------------
+// Randomness
+// ---------------------------------------------------------------------------
+
+/// xorshift64*: a small deterministic generator, so that a failing run can
+/// be replayed from its seed (one per thread).
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        // Spread consecutive seeds apart; the state must not be zero.
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform-ish in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: u64) -> u64 {
+        (self.next() >> 16) % n
+    }
+
+    /// Uniform-ish in `lo..=hi`.
+    pub fn range(&mut self, lo: usize, hi: usize) -> usize {
+        lo + (self.next() % (hi - lo + 1) as u64) as usize
+    }
+
+    /// True with probability `percent`%.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+
+    /// A short wait below `max` microseconds, sometimes zero.
+    pub fn micros(&mut self, max: u64) -> Duration {
+        Duration::from_micros(self.below(max))
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Panics
 // ---------------------------------------------------------------------------
 
