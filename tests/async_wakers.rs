@@ -443,3 +443,51 @@ fn moved_future_completes_in_a_spawned_task() {
         t.join().unwrap().unwrap();
     }
 }
+
+/// A woken sender that hands its message to a blocked receiver passes the
+/// slot's wake-up on, on `bounded(1)`: two `send_async`
+/// futures wait on a full channel; a thread receives the message (its
+/// wake-up goes to the first future) and a second thread then blocks in
+/// `recv` on the now empty channel. The first future, polled, hands its
+/// message straight to that blocked receiver instead of using the freed
+/// slot; the slot is still free, so the second future must be woken (its
+/// send can proceed now). The sleep only makes the losing
+/// interleaving (the receiver asleep in `recv` when the first future is
+/// polled) likely; the assertion holds in every interleaving.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn woken_async_sender_that_hands_off_leaves_the_other_waiting() {
+    let (s, r) = chan::bounded::<u64>(1);
+    s.send(0).unwrap();
+    let (probe1, probe2) = (Probe::new(), Probe::new());
+    let mut send1 = s.send_async(1);
+    let mut send2 = s.send_async(2);
+    assert_pending(probe1.poll(&mut send1), "first send_async");
+    assert_pending(probe2.poll(&mut send2), "second send_async");
+    // A receive frees the slot and wakes one of the two futures.
+    let r2 = r.clone();
+    assert_eq!(thread::spawn(move || r2.recv()).join().unwrap(), Ok(0));
+    let (first, first_probe, second, second_probe) = if probe1.wakes() > 0 {
+        (&mut send1, &probe1, &mut send2, &probe2)
+    } else {
+        (&mut send2, &probe2, &mut send1, &probe1)
+    };
+    // A thread blocks in `recv` on the empty channel (and likely falls
+    // asleep there).
+    let r3 = r.clone();
+    let receiver = thread::spawn(move || r3.recv_timeout(LONG));
+    thread::sleep(ms(100));
+    // The woken future completes: through the free slot, or straight into
+    // the blocked receiver's hands.
+    assert!(ready(first_probe.poll(first), "woken send_async").is_ok());
+    let received = receiver.join().unwrap();
+    assert!(received.is_ok(), "the receiver got nothing: {received:?}");
+    // Either way there is room now: the other future must have been woken
+    // to use it.
+    assert!(
+        second_probe.wait_for_wakes(1),
+        "the second send_async was never woken, though the channel has room (len {})",
+        s.len()
+    );
+    assert!(ready(second_probe.poll(second), "second send_async").is_ok());
+}

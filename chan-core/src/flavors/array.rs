@@ -692,7 +692,17 @@ impl<T> Channel<T> {
                 debug_assert!(!handed);
                 Err(msg)
             }
-            None => Ok(()),
+            None => {
+                // The buffer was empty, so a sender that waits has room. It
+                // may be waiting for a wake-up that went to this very send
+                // (an async sender woken for a free slot, which then handed
+                // its message over instead of taking the slot): pass one on,
+                // so that the free slot is not left with its senders asleep.
+                if self.senders.may_have_waiters() {
+                    self.wake_sender();
+                }
+                Ok(())
+            }
         }
     }
 
