@@ -25,9 +25,8 @@ mod common;
 
 use chan::{bounded, select, RecvError, Select, SendError, Sender};
 use chan::{TryRecvError, TrySendError};
-use common::{channel, panic_payload, panic_text, DropTracker, Flavor, Tracked};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+use common::{channel, live_blocks, panic_payload, panic_text, CountingAlloc, DropTracker};
+use common::{Flavor, Tracked};
 use std::panic::{self, catch_unwind, AssertUnwindSafe};
 use std::sync::Once;
 use std::thread;
@@ -37,61 +36,8 @@ use std::time::Duration;
 // Helpers
 // ---------------------------------------------------------------------------
 
-/// The system allocator, counting live blocks per thread.
-struct CountingAlloc;
-
-thread_local! {
-    /// Blocks allocated minus blocks freed by this thread.
-    static LIVE_BLOCKS: Cell<isize> = const { Cell::new(0) };
-}
-
-fn count_block(delta: isize) {
-    // During thread teardown the counter may be gone; those blocks do not
-    // matter to any check.
-    let _ = LIVE_BLOCKS.try_with(|c| c.set(c.get() + delta));
-}
-
-// SAFETY: every method forwards to `System` with the caller's arguments
-// unchanged, so `System`'s guarantees hold; the counting touches only a
-// const-initialized thread-local `Cell`, which never allocates.
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded as is; the caller upholds `alloc`'s contract.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            count_block(1);
-        }
-        p
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded as is; the caller upholds the contract.
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if !p.is_null() {
-            count_block(1);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded as is; `ptr` came from this allocator, which
-        // got it from `System`.
-        unsafe { System.dealloc(ptr, layout) };
-        count_block(-1);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded as is; a reallocation keeps the block count.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
-
-fn live_blocks() -> isize {
-    LIVE_BLOCKS.with(|c| c.get())
-}
 
 /// Replaces the panic hook (for the whole test binary) with one that
 /// prints the message and location but never a backtrace: capturing and

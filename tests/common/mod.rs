@@ -6,7 +6,9 @@
 
 use chan::{bounded, unbounded, Receiver, RecvError, RecvTimeoutError, Sender};
 use chan::{SendError, SendTimeoutError, TryRecvError, TrySendError};
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::any::Any;
+use std::cell::Cell;
 use std::collections::HashSet;
 use std::fmt;
 use std::hash::Hash;
@@ -72,6 +74,67 @@ pub fn within<F: FnOnce() + Send + 'static>(limit: Duration, what: &str, f: F) {
             panic!("{what}: hung for more than {limit:?} (lost wake-up or deadlock)")
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// Leak counting
+// ---------------------------------------------------------------------------
+
+/// The system allocator, counting live blocks per thread. A test binary
+/// that checks for leaks installs it:
+/// `#[global_allocator] static ALLOC: CountingAlloc = CountingAlloc;`.
+pub struct CountingAlloc;
+
+thread_local! {
+    /// Blocks allocated minus blocks freed by this thread.
+    static LIVE_BLOCKS: Cell<isize> = const { Cell::new(0) };
+}
+
+fn count_block(delta: isize) {
+    // During thread teardown the counter may be gone; those blocks do not
+    // matter to any check.
+    let _ = LIVE_BLOCKS.try_with(|c| c.set(c.get() + delta));
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments
+// unchanged, so `System`'s guarantees hold; the counting touches only a
+// const-initialized thread-local `Cell`, which never allocates.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded as is; the caller upholds `alloc`'s contract.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            count_block(1);
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded as is; the caller upholds the contract.
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            count_block(1);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded as is; `ptr` came from this allocator, which
+        // got it from `System`.
+        unsafe { System.dealloc(ptr, layout) };
+        count_block(-1);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: forwarded as is; a reallocation keeps the block count.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+/// Blocks allocated minus blocks freed by this thread (with
+/// [`CountingAlloc`] installed).
+pub fn live_blocks() -> isize {
+    LIVE_BLOCKS.with(|c| c.get())
 }
 
 // ---------------------------------------------------------------------------
