@@ -17,7 +17,10 @@
 //! exists, `len`, `capacity`, `is_empty`, `is_full`, the two-phase
 //! operations the select engine completes (`start_send`/`write`/
 //! `cancel_send`, `start_recv`/`read`/`cancel_recv`), and a
-//! `SelectHandle` per side.
+//! `SelectHandle` per side. The queue flavors (array, list) also offer
+//! `close` and the batch claims `send_batch`/`recv_batch` that
+//! `send_all` and `recv_many` use (`crate::batch`); the zero flavor closes
+//! with `disconnect`.
 
 pub mod array;
 pub mod at;
