@@ -1653,3 +1653,144 @@ fn batches_step_over_sends_abandoned_by_a_select() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Async batches: `recv_many_async`, `send_all_async`
+// ---------------------------------------------------------------------------
+
+/// `recv_many_async` waits for the first message (sent by a thread), then
+/// takes what is already there up to the limit; fails once closed and
+/// empty; a future dropped while waiting takes nothing.
+#[cfg(feature = "async")]
+#[test]
+#[cfg_attr(miri, ignore)]
+fn recv_many_async_waits_then_takes_what_is_there() {
+    use futures::executor::block_on;
+    use futures::FutureExt;
+    for flavor in FLAVORS {
+        within(HANG, "recv_many_async", move || {
+            let (s, r) = flavor.make::<u32>();
+            let mut batch = vec![99];
+            // Nothing there: the future waits, and dropping it loses nothing.
+            assert!(r.recv_many_async(&mut batch, 8).now_or_never().is_none());
+            let producer = thread::spawn(move || {
+                s.send_all(0..5).unwrap();
+                s
+            });
+            let mut got = 0;
+            while got < 5 {
+                got += block_on(r.recv_many_async(&mut batch, 3)).unwrap();
+                assert!(batch.len() <= 1 + got, "{flavor}: more than was counted");
+            }
+            assert_eq!(batch, [99, 0, 1, 2, 3, 4], "{flavor}");
+            let s = producer.join().unwrap();
+            assert_eq!(block_on(r.recv_many_async(&mut batch, 0)), Ok(0));
+            s.close();
+            assert_eq!(block_on(r.recv_many_async(&mut batch, 8)), Err(RecvError));
+            assert_eq!(batch.len(), 6);
+        });
+    }
+}
+
+/// `send_all_async` sends in order while a thread drains slowly (waiting
+/// on a full channel without blocking its executor's thread), and a close
+/// mid-way hands back exactly the messages not sent.
+#[cfg(feature = "async")]
+#[test]
+#[cfg_attr(miri, ignore)]
+fn send_all_async_waits_for_room_and_hands_back_the_rest() {
+    use futures::executor::block_on;
+    for flavor in FLAVORS {
+        within(HANG, "send_all_async", move || {
+            let (s, r) = flavor.make::<u32>();
+            let consumer = thread::spawn(move || {
+                let mut got = Vec::new();
+                while got.len() < 100 {
+                    got.push(r.recv().unwrap());
+                }
+                r.close();
+                got
+            });
+            let result = block_on(s.send_all_async(0..1000));
+            let got = consumer.join().unwrap();
+            assert_eq!(got, (0..100).collect::<Vec<_>>(), "{flavor}");
+            let err = match result {
+                // A channel with room for what the consumer left may take
+                // everything before the close.
+                Ok(()) => {
+                    assert!(flavor.cap().map_or(true, |cap| cap >= 900), "{flavor}");
+                    return;
+                }
+                Err(err) => err,
+            };
+            assert!(err.is_disconnected());
+            let sent = err.sent();
+            assert!(sent >= 100, "{flavor}: sent {sent}");
+            let rest: Vec<u32> = err.into_iter().collect();
+            assert_eq!(rest, (sent as u32..1000).collect::<Vec<_>>(), "{flavor}");
+        });
+    }
+}
+
+/// Tasks on a multi-thread runtime: `send_all_async` producers and
+/// `recv_many_async` consumers, every message received once, in order per
+/// producer.
+#[cfg(feature = "async")]
+#[test]
+#[cfg_attr(miri, ignore)]
+fn async_batches_between_tasks_deliver_every_message_once() {
+    for flavor in FLAVORS {
+        within(HANG, "async batches between tasks", move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .build()
+                .unwrap();
+            let (s, r) = flavor.make::<(u32, u32)>();
+            let got = rt.block_on(async move {
+                let producers: Vec<_> = (0..3u32)
+                    .map(|id| {
+                        let s = s.clone();
+                        tokio::spawn(async move {
+                            for chunk in 0..20u32 {
+                                let msgs = (chunk * 50..chunk * 50 + 50).map(move |seq| (id, seq));
+                                s.send_all_async(msgs).await.unwrap();
+                            }
+                        })
+                    })
+                    .collect();
+                drop(s);
+                let consumers: Vec<_> = (0..2)
+                    .map(|_| {
+                        let r = r.clone();
+                        tokio::spawn(async move {
+                            let mut got = Vec::new();
+                            while r.recv_many_async(&mut got, 16).await.is_ok() {}
+                            got
+                        })
+                    })
+                    .collect();
+                for producer in producers {
+                    producer.await.unwrap();
+                }
+                let mut all = Vec::new();
+                for consumer in consumers {
+                    let got = consumer.await.unwrap();
+                    let mut last = [None::<u32>; 3];
+                    for &(id, seq) in &got {
+                        let prev = &mut last[id as usize];
+                        assert!(prev.map_or(true, |p| p < seq), "{flavor}: order");
+                        *prev = Some(seq);
+                    }
+                    all.extend(got);
+                }
+                all
+            });
+            let mut all = got;
+            all.sort_unstable();
+            let expected: Vec<_> = (0..3u32)
+                .flat_map(|id| (0..1000u32).map(move |seq| (id, seq)))
+                .collect();
+            assert_eq!(all, expected, "{flavor}");
+        });
+    }
+}
