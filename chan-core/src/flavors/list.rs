@@ -45,11 +45,14 @@
 //! slower), the block goes onto the `deferred` stack instead, and the next
 //! releasing receiver retries it first. This costs each message one plain
 //! store instead of a locked read-modify-write on a shared counter. A
-//! released block is reset and kept as the channel's one spare block
-//! (`spare`), which the next sender that needs a block takes before
-//! allocating; if a spare is already kept, the block is freed. Steady
-//! traffic therefore does not allocate, and after a burst the memory of
-//! all but one block returns to the allocator as soon as it is read (a
+//! released block is reset and kept as one of the channel's `SPARES` (4)
+//! spare blocks (`spare`, one atomic pointer each), which a sender that
+//! needs a block takes before allocating; if every spare place is taken,
+//! the block is freed. Steady traffic therefore does not allocate, a
+//! producer running a few blocks ahead of its consumer gets their blocks
+//! back rather than the allocator's (whose per-thread caches keep a block
+//! freed by one thread from the other), and after a burst the memory of
+//! all but five blocks returns to the allocator as soon as it is read (a
 //! block whose release was deferred waits for the next release, the last
 //! receiver's going, or the channel's drop).
 //!
@@ -97,13 +100,19 @@ use std::time::Instant;
 /// block) serialise, so fewer changes per message pay under contention
 /// (255 slots measured faster than 63, 127 and 511 in the comparison
 /// harness's contended cells). The price is memory: a block holds 255 messages plus two
-/// flags each, and a drained channel keeps up to two blocks (the current
-/// one and a spare). Loom models use small blocks, so that a model crosses a
+/// flags each, and a drained channel keeps up to five blocks (the current
+/// one and the spares). Loom models use small blocks, so that a model crosses a
 /// block boundary in few steps.
 #[cfg(not(loom))]
 const LAP: u64 = 256;
 #[cfg(loom)]
 const LAP: u64 = 32;
+/// Released blocks kept for reuse (`spare`): enough that a producer and
+/// a consumer on two threads pass blocks to each other instead of through
+/// the allocator (whose per-thread caches would not give the consumer's
+/// freed block back to the producer), few enough that a drained channel
+/// keeps little memory.
+const SPARES: usize = 4;
 /// Slots per block.
 const BLOCK_CAP: usize = LAP as usize - 1;
 /// Low bits of a position that carry a mark rather than the position.
@@ -381,7 +390,7 @@ pub struct Channel<T> {
     head: CachePadded<Position<T>>,
     tail: CachePadded<Position<T>>,
     /// A released block kept for the next sender that needs one, or null.
-    spare: AtomicPtr<Block<T>>,
+    spare: [AtomicPtr<Block<T>>; SPARES],
     /// Blocks whose slots were all claimed while some receiver was still
     /// reading from them, linked through `next_deferred` (see
     /// `release_block`).
@@ -415,7 +424,7 @@ impl<T> Channel<T> {
         Channel {
             head: CachePadded::new(Position::new()),
             tail: CachePadded::new(Position::new()),
-            spare: AtomicPtr::new(ptr::null_mut()),
+            spare: core::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
             deferred: AtomicPtr::new(ptr::null_mut()),
             receivers: CachePadded::new(SyncWaiters::new()),
             #[cfg(all(test, not(loom)))]
@@ -449,37 +458,55 @@ impl<T> Channel<T> {
     /// An empty block owned by the caller: the spare if there is one, else
     /// a new allocation.
     fn obtain_block(&self) -> *mut Block<T> {
-        if !self.spare.load(Ordering::Relaxed).is_null() {
-            // The acquire pairs with the release in `recycle`: the reset
-            // of the block happens before our use.
-            let spare = self.spare.swap(ptr::null_mut(), Ordering::Acquire);
-            if !spare.is_null() {
-                return spare;
+        for spare in &self.spare {
+            if !spare.load(Ordering::Relaxed).is_null() {
+                // The acquire pairs with the release in `recycle`: the reset
+                // of the block happens before our use.
+                let block = spare.swap(ptr::null_mut(), Ordering::Acquire);
+                if !block.is_null() {
+                    return block;
+                }
             }
         }
         self.new_block()
     }
 
-    /// Keeps `block` as the spare if there is none, else frees it.
+    /// Keeps `block` as a spare if a spare place is free, else frees it.
     ///
     /// # Safety
     /// The caller owns `block` exclusively: no message is left in it and no
     /// other thread will access it through a pointer loaded earlier.
     #[inline(never)]
     unsafe fn recycle(&self, block: *mut Block<T>) {
-        if self.spare.load(Ordering::Relaxed).is_null() {
-            // SAFETY: the caller owns the block.
-            unsafe { (*block).reset() };
-            if self
-                .spare
-                .compare_exchange(ptr::null_mut(), block, Ordering::Release, Ordering::Relaxed)
-                .is_ok()
-            {
-                return;
+        let mut reset = false;
+        for spare in &self.spare {
+            if spare.load(Ordering::Relaxed).is_null() {
+                if !reset {
+                    // SAFETY: the caller owns the block.
+                    unsafe { (*block).reset() };
+                    reset = true;
+                }
+                if spare
+                    .compare_exchange(ptr::null_mut(), block, Ordering::Release, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    return;
+                }
             }
         }
         // SAFETY: the caller owns the block.
         unsafe { self.free_block(block) }
+    }
+
+    /// Frees every spare block.
+    fn free_spares(&self) {
+        for spare in &self.spare {
+            let block = spare.swap(ptr::null_mut(), Ordering::Acquire);
+            if !block.is_null() {
+                // SAFETY: taken out of its spare place, so ours alone.
+                unsafe { self.free_block(block) };
+            }
+        }
     }
 
     /// Releases a block all of whose slots were claimed by receivers, on
@@ -1267,11 +1294,7 @@ impl<T> Channel<T> {
         // deferred until `Drop`.
         self.retry_deferred();
 
-        let spare = self.spare.swap(ptr::null_mut(), Ordering::Acquire);
-        if !spare.is_null() {
-            // SAFETY: taken out of `spare`, so ours alone.
-            unsafe { self.free_block(spare) };
-        }
+        self.free_spares();
     }
 
     /// A select handle for the receiving side.
@@ -1372,11 +1395,7 @@ impl<T> Drop for Channel<T> {
         // receive reserved and never completed (a leaked
         // `SelectedOperation`): its message is leaked, as it would be in the
         // queue.
-        let spare = self.spare.swap(ptr::null_mut(), Ordering::Relaxed);
-        if !spare.is_null() {
-            // SAFETY: we own the channel and so its spare block.
-            unsafe { drain.chan.free_block(spare) };
-        }
+        drain.chan.free_spares();
         let mut deferred = self.deferred.swap(ptr::null_mut(), Ordering::Relaxed);
         while !deferred.is_null() {
             // SAFETY: we own the channel and so its deferred blocks; no
