@@ -372,6 +372,23 @@ impl SyncWaiters {
         !self.is_empty.load(Ordering::Relaxed)
     }
 
+    /// After `count` changes that may each let one waiter proceed (a batch
+    /// of sends or receives), calls `wake` (which must notify this queue)
+    /// up to `count` times. The first call's `SeqCst` load of `is_empty`
+    /// is the lost-wake-up guard for the whole batch: a waiter that
+    /// registers after it sees every change. Once a call leaves the queue
+    /// empty, no waiter is left to wake, so the rest are skipped.
+    #[inline]
+    pub fn notify_batch(&self, count: usize, mut wake: impl FnMut()) {
+        wake();
+        for _ in 1..count {
+            if !self.may_have_waiters() {
+                break;
+            }
+            wake();
+        }
+    }
+
     /// Hands work straight to a blocked operation that was registered with
     /// a packet and is asleep ([`Context::is_asleep`]; one still spinning
     /// is better off doing its own operation): under the lock, if

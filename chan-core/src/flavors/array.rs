@@ -802,7 +802,7 @@ impl<T> Channel<T> {
             });
             slot.stamp.store(position + 1, Ordering::Release);
         }
-        self.wake_receivers(count);
+        self.receivers.notify_batch(count, || self.wake_receiver());
         Ok(count)
     }
 
@@ -852,35 +852,8 @@ impl<T> Channel<T> {
         // SAFETY: the loop wrote `count` messages after the `Vec`'s length,
         // into the capacity reserved above.
         unsafe { batch.set_len(batch.len() + count) };
-        self.wake_senders(count);
+        self.senders.notify_batch(count, || self.wake_sender());
         count
-    }
-
-    /// Wakes up to `count` blocked receivers after `count` sends. The
-    /// first wake-up's `SeqCst` load of the queue's `is_empty` is the
-    /// lost-wake-up guard for the whole batch (a receiver that registers
-    /// after it sees every message); if it found nobody, neither will the
-    /// others, so they are skipped.
-    fn wake_receivers(&self, count: usize) {
-        self.wake_receiver();
-        for _ in 1..count {
-            if !self.receivers.may_have_waiters() {
-                break;
-            }
-            self.wake_receiver();
-        }
-    }
-
-    /// Wakes up to `count` blocked senders after `count` receives, as
-    /// `wake_receivers` does.
-    fn wake_senders(&self, count: usize) {
-        self.wake_sender();
-        for _ in 1..count {
-            if !self.senders.may_have_waiters() {
-                break;
-            }
-            self.wake_sender();
-        }
     }
 
     /// Sends without blocking.

@@ -997,15 +997,8 @@ impl<T> Channel<T> {
             unsafe { cell.with_mut(|cell| cell).cast::<T>().write(msg) };
             written.store(true, Ordering::Release);
         }
-        // As the array flavor's `wake_receivers`: the first notify's
-        // `SeqCst` load guards the whole batch.
-        self.receivers.notify();
-        for _ in 1..count {
-            if !self.receivers.may_have_waiters() {
-                break;
-            }
-            self.receivers.notify();
-        }
+        self.receivers
+            .notify_batch(count, || self.receivers.notify());
         Ok(count)
     }
 
