@@ -20,8 +20,8 @@ mod async_common;
 mod common;
 
 use async_common::{
-    assert_pending, fill, let_it_block, multi_thread, ready, Probe, BLOCKING_SEND_FLAVORS, FLAVORS,
-    HANG, LONG, QUEUE_FLAVORS,
+    assert_pending, await_all, fill, let_it_block, multi_thread, ready, Probe,
+    BLOCKING_SEND_FLAVORS, FLAVORS, HANG, LONG, QUEUE_FLAVORS,
 };
 use chan::{
     after, bounded, unbounded, Receiver, RecvError, Select, SendError, Sender, TryRecvError,
@@ -614,13 +614,7 @@ fn cancel_at_random_points_loses_and_duplicates_nothing() {
                 }));
             }
             drop((s, r));
-            rt.block_on(async {
-                for t in tasks {
-                    if let Err(e) = t.await {
-                        std::panic::resume_unwind(e.into_panic());
-                    }
-                }
-            });
+            rt.block_on(await_all(tasks));
             for t in threads {
                 t.join().unwrap();
             }
@@ -750,13 +744,7 @@ fn woken_then_dropped_receives_under_load_lose_no_wake_up() {
                 };
                 sender.join().unwrap();
                 drop((stop_s, stop_r));
-                rt.block_on(async {
-                    for task in tasks {
-                        if let Err(e) = task.await {
-                            std::panic::resume_unwind(e.into_panic());
-                        }
-                    }
-                });
+                rt.block_on(await_all(tasks));
                 // The threads, blocked in `recv`, must now empty the
                 // channel (a zero channel is always empty: there a lost
                 // wake-up leaves the sender blocked instead, caught above
@@ -1066,13 +1054,7 @@ fn select_async_with_a_short_after_arm_counts_every_message() {
                 }));
             }
             drop((s, r));
-            rt.block_on(async {
-                for t in tasks {
-                    if let Err(e) = t.await {
-                        std::panic::resume_unwind(e.into_panic());
-                    }
-                }
-            });
+            rt.block_on(await_all(tasks));
             for t in threads {
                 t.join().unwrap();
             }

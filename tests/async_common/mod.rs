@@ -154,6 +154,16 @@ pub fn task(f: impl Future<Output = ()> + Send + 'static) -> Task {
     Box::pin(f)
 }
 
+/// Waits for every spawned tokio task, in order; a task's panic is
+/// resumed here.
+pub async fn await_all(handles: Vec<tokio::task::JoinHandle<()>>) {
+    for handle in handles {
+        if let Err(e) = handle.await {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    }
+}
+
 /// An executor.
 #[derive(Clone, Copy, Debug)]
 pub enum Exec {
@@ -176,12 +186,7 @@ impl Exec {
     /// is resumed here.
     pub fn run(self, tasks: Vec<Task>) {
         async fn join_tokio(tasks: Vec<Task>) {
-            let handles: Vec<_> = tasks.into_iter().map(tokio::spawn).collect();
-            for handle in handles {
-                if let Err(e) = handle.await {
-                    std::panic::resume_unwind(e.into_panic());
-                }
-            }
+            await_all(tasks.into_iter().map(tokio::spawn).collect()).await;
         }
         match self {
             Exec::TokioMultiThread => multi_thread().block_on(join_tokio(tasks)),
