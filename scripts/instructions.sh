@@ -69,7 +69,7 @@ per_op() {
 workloads=(
     "b1 seq" "b1024 seq" "unb seq"
     "b1 pair" "b1024 pair" "unb pair"
-    "unb select" "unb select_macro"
+    "unb select" "unb select_macro" "unb ready"
     "async pingpong"
 )
 

@@ -730,16 +730,27 @@ fn run_ready(entries: &mut [Entry<'_>], timeout: Timeout, biased: bool) -> Optio
         wait_out(timeout);
         return None;
     }
-    let mut order = VisitOrder::new(entries.len(), biased);
+    // The first visit before any order is built, as in `run_select`.
+    let first = if biased {
+        0
+    } else {
+        random_below(entries.len())
+    };
+    if !observe_blocked(&mut entries[first]) {
+        return Some(entries[first].index);
+    }
+    let mut order = VisitOrder::starting_with(entries.len(), biased, first);
+    let mut from_place = 1;
     loop {
         // One round of observations: the first ready operation is the
         // answer; if every one is blocked, their stamps are recorded.
-        for place in 0..entries.len() {
+        for place in from_place..entries.len() {
             let entry = &mut entries[order.position(place)];
             if !observe_blocked(entry) {
                 return Some(entry.index);
             }
         }
+        from_place = 0;
         if timed_out(timeout) {
             if still_blocked(entries) {
                 return None;

@@ -11,9 +11,10 @@
 //!   four channels each holding one message, and K times a receive by a
 //!   4-arm `Select` built once, then a send of the message back into the
 //!   channel it came from; `select_macro`, the same with `select!`, which
-//!   builds its selector at every call, as user code does. Every arm is
-//!   ready at every select, so the count does not depend on the random
-//!   order in which the select visits its arms.
+//!   builds its selector at every call, as user code does; `ready`, the
+//!   same with `Select::ready` and then a `try_recv` on the channel it
+//!   names. Every arm is ready at every select, so the count does not
+//!   depend on the random order in which the select visits its arms.
 //!
 //! Count instructions per operation with two runs that differ only in K,
 //! so that start-up and channel construction cancel out.
@@ -57,7 +58,7 @@ macro_rules! workload {
                     done = end;
                 }
             }
-            "select" | "select_macro" => {
+            "select" | "select_macro" | "ready" => {
                 let chans: Vec<_> = (0..4).map(|_| make()).collect();
                 for (index, (tx, _)) in chans.iter().enumerate() {
                     tx.send(index).unwrap();
@@ -75,6 +76,12 @@ macro_rules! workload {
                             recv(r2) -> msg => (2, msg),
                             recv(r3) -> msg => (3, msg),
                         }
+                    } else if $mode == "ready" {
+                        let index = sel.ready();
+                        (
+                            index,
+                            chans[index].1.try_recv().map_err(|_| $krate::RecvError),
+                        )
                     } else {
                         let op = sel.select();
                         let index = op.index();
@@ -94,7 +101,7 @@ macro_rules! workload {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: instr_guard CRATE FLAVOR K seq|pair|select|select_macro";
+    let usage = "usage: instr_guard CRATE FLAVOR K seq|pair|select|select_macro|ready";
     let [krate, flavor, k, mode] = args.as_slice() else {
         panic!("{usage}");
     };
