@@ -12,6 +12,7 @@
 
 use crate::channel::{Receiver, ReceiverFlavor, Sender, SenderFlavor};
 use crate::err::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
+use crate::flavors::RecvRun;
 use std::any::Any;
 use std::error;
 use std::fmt;
@@ -27,22 +28,61 @@ const SEND_CHUNK: usize = 64;
 impl<T> Receiver<T> {
     /// One batch claim of the flavor, if it has one.
     #[inline]
-    fn recv_batch(&self, batch: &mut Vec<T>, limit: usize) -> usize {
-        let count = match &self.flavor {
+    fn recv_batch(&self, batch: &mut Vec<T>, limit: usize) -> RecvRun {
+        let run = match &self.flavor {
             ReceiverFlavor::Array(chan) => chan.recv_batch(batch, limit),
             ReceiverFlavor::List(chan) => chan.recv_batch(batch, limit),
-            _ => 0,
+            _ => RecvRun::LOST,
         };
         #[cfg(feature = "stats")]
-        self.count_received(count);
-        count
+        self.count_received(run.taken);
+        run
+    }
+
+    /// Moves messages that are in the channel now to the end of `batch`,
+    /// without blocking, until `limit` are moved (`count` of them by the
+    /// caller, before this call) or the channel has none left. Returns the
+    /// total; fails only if it is 0 (`Empty`, or `Disconnected` if the
+    /// channel is closed or every sender is gone).
+    ///
+    /// Once something was taken, a batch claim that ended at the newest
+    /// message ends the call: going on would cost a read of `tail` (and of
+    /// the line senders are writing) per call, which on a receiver that
+    /// keeps up with its senders is the whole saving of the batch.
+    fn take_ready(
+        &self,
+        batch: &mut Vec<T>,
+        limit: usize,
+        mut count: usize,
+    ) -> Result<usize, TryRecvError> {
+        while count < limit {
+            let run = self.recv_batch(batch, limit - count);
+            count += run.taken;
+            if run.at_end && count > 0 {
+                break;
+            }
+            if run.taken > 0 {
+                continue;
+            }
+            match self.try_recv() {
+                Ok(msg) => {
+                    batch.push(msg);
+                    count += 1;
+                }
+                Err(err) if count == 0 => return Err(err),
+                Err(_) => break,
+            }
+        }
+        Ok(count)
     }
 
     /// Moves up to `limit` messages that are in the channel now to the end
     /// of `batch`, without blocking, and returns how many. Fails with
     /// `Empty` if there is none, or `Disconnected` if there is none and
     /// the channel is closed or every sender is gone. With `limit == 0` it
-    /// returns `Ok(0)` and does nothing.
+    /// returns `Ok(0)` and does nothing. Once it has taken a message, it
+    /// stops at one that a sender is still writing: the messages from there
+    /// on are the next call's.
     ///
     /// ```
     /// use chan_core::TryRecvError;
@@ -60,30 +100,7 @@ impl<T> Receiver<T> {
         if limit == 0 {
             return Ok(0);
         }
-        let mut count = 0;
-        while count < limit {
-            let claimed = self.recv_batch(batch, limit - count);
-            if claimed > 0 {
-                count += claimed;
-                continue;
-            }
-            match self.try_recv() {
-                Ok(msg) => {
-                    batch.push(msg);
-                    count += 1;
-                }
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) if count == 0 => {
-                    return Err(TryRecvError::Disconnected)
-                }
-                Err(TryRecvError::Disconnected) => break,
-            }
-        }
-        if count == 0 {
-            Err(TryRecvError::Empty)
-        } else {
-            Ok(count)
-        }
+        self.take_ready(batch, limit, 0)
     }
 
     /// Blocks until at least one message is in the channel, then moves it
@@ -166,7 +183,7 @@ impl<T> Receiver<T> {
         }
         let first = self.recv_until(deadline)?;
         batch.push(first);
-        Ok(1 + self.try_recv_many(batch, limit - 1).unwrap_or(0))
+        Ok(self.take_ready(batch, limit, 1).unwrap_or(1))
     }
 }
 
@@ -421,7 +438,7 @@ impl<T> Receiver<T> {
         }
         let first = self.recv_async().await?;
         batch.push(first);
-        Ok(1 + self.try_recv_many(batch, limit - 1).unwrap_or(0))
+        Ok(self.take_ready(batch, limit, 1).unwrap_or(1))
     }
 }
 

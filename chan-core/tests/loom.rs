@@ -589,6 +589,56 @@ fn list_recv_many_races_send_all() {
     recv_many_races_send_all(unbounded);
 }
 
+/// `try_recv_many` against single sends, one of which may be mid-write in
+/// the slot a batch claims: what the calls take is a prefix, in order, and
+/// once the sends are done one call takes the rest (a batch that stopped at
+/// the newest message never leaves a completed send behind).
+///
+/// The receiver yields between its calls: loom's DPOR keeps one last access
+/// per atomic, so a sender that loads a word before it writes it hides the
+/// receiver's earlier loads of that word, and a model whose threads never
+/// wait explores a single schedule; a yield is a switch loom does explore.
+fn try_recv_many_races_sends(make: fn() -> (Sender<u32>, Receiver<u32>)) {
+    model(2, move || {
+        let (s, r) = make();
+        let producer = thread::spawn(move || {
+            s.send(1).unwrap();
+            s.send(2).unwrap();
+            s
+        });
+        let mut got = Vec::new();
+        for _ in 0..2 {
+            let before = got.len();
+            match r.try_recv_many(&mut got, 4) {
+                Ok(count) => assert_eq!(count, got.len() - before),
+                Err(err) => assert_eq!((err, got.len()), (TryRecvError::Empty, before)),
+            }
+            thread::yield_now();
+        }
+        let s = producer.join().unwrap();
+        let missing = 2 - got.len();
+        if missing > 0 {
+            assert_eq!(r.try_recv_many(&mut got, 4), Ok(missing));
+        }
+        assert_eq!(got, [1, 2]);
+        drop(s);
+        assert_eq!(
+            r.try_recv_many(&mut got, 4),
+            Err(TryRecvError::Disconnected)
+        );
+    });
+}
+
+#[test]
+fn array_try_recv_many_races_sends() {
+    try_recv_many_races_sends(|| bounded(2));
+}
+
+#[test]
+fn list_try_recv_many_races_sends() {
+    try_recv_many_races_sends(unbounded);
+}
+
 /// Upgrading a weak sender while the last strong sender goes: either the
 /// upgrade wins (and its send is received) or it fails and the channel is
 /// disconnected for good; the allocation is freed once, after both.

@@ -55,7 +55,7 @@
 //! the panic. So no message is dropped while unwinding (a second panic
 //! would abort the process), and the buffer is still freed.
 
-use super::{Queue, QueueReceiver};
+use super::{Queue, QueueReceiver, RecvRun};
 use crate::batch::Staged;
 use crate::context::{Context, Operation, Selected};
 use crate::err::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
@@ -808,15 +808,15 @@ impl<T> Channel<T> {
 
     /// Receives into `batch` up to `limit` messages written in a row from
     /// the head to the end of the lap, claiming them all with one
-    /// compare-and-swap of `head`; returns how many (0 if the channel is
+    /// compare-and-swap of `head`; says how many (0 if the channel is
     /// empty, the slot at the head is not written yet or skipped, or the
     /// claim lost a race: the caller then receives one message the usual
-    /// way).
+    /// way), and whether the run ended at a slot not written yet.
     ///
     /// A slot whose stamp says it holds the message of its position keeps
     /// it until a receiver moves `head` past it, so the messages found stay
     /// until the claim, which covers them all.
-    pub fn recv_batch(&self, batch: &mut Vec<T>, limit: usize) -> usize {
+    pub fn recv_batch(&self, batch: &mut Vec<T>, limit: usize) -> RecvRun {
         let head = self.head.load(Ordering::Relaxed);
         let index = (head & self.index_mask) as usize;
         let lap_rest = &self.buffer[index..];
@@ -826,8 +826,9 @@ impl<T> Channel<T> {
             .zip(head..)
             .take_while(|(slot, position)| slot.stamp.load(Ordering::Acquire) == *position + 1)
             .count();
+        let at_end = count < wanted;
         if count == 0 {
-            return 0;
+            return RecvRun { taken: 0, at_end };
         }
         // Before the claim: once it holds, nothing may panic until every
         // claimed message is out of its slot.
@@ -839,7 +840,7 @@ impl<T> Channel<T> {
             .compare_exchange(head, end, Ordering::SeqCst, Ordering::Relaxed)
             .is_err()
         {
-            return 0;
+            return RecvRun::LOST;
         }
         let claimed = lap_rest[..count].iter().zip(head..);
         for ((slot, position), out) in claimed.zip(batch.spare_capacity_mut()) {
@@ -853,7 +854,10 @@ impl<T> Channel<T> {
         // into the capacity reserved above.
         unsafe { batch.set_len(batch.len() + count) };
         self.senders.notify_batch(count, || self.wake_sender());
-        count
+        RecvRun {
+            taken: count,
+            at_end,
+        }
     }
 
     /// Sends without blocking.

@@ -336,12 +336,16 @@ fn batches_wrap_around_and_keep_order() {
             next_sent += sent as u64;
             let limit = next_size(&mut state, 2 * cap);
             let in_row = to_lap_end(&chan.head);
-            let got = chan.recv_batch(&mut received, limit);
+            let run = chan.recv_batch(&mut received, limit);
+            let got = run.taken;
             let available = next_sent as usize - next_received as usize;
             assert_eq!(got, limit.min(available).min(in_row), "cap {cap}");
+            // It ended at the newest message exactly when neither the
+            // limit nor the lap's end cut it short.
+            assert_eq!(run.at_end, available < limit.min(in_row), "cap {cap}");
             next_received += got as u64;
         }
-        while chan.recv_batch(&mut received, cap) > 0 {}
+        while chan.recv_batch(&mut received, cap).taken > 0 {}
         assert_eq!(received, (0..next_sent).collect::<Vec<_>>(), "cap {cap}");
         assert!(chan.is_empty());
     }
@@ -359,7 +363,7 @@ fn a_full_channel_takes_no_batch_and_a_closed_one_refuses_it() {
     assert_eq!(chan.send_batch(&mut batch), Err(()));
     // Closed, the messages sent before are still there.
     let mut received = Vec::new();
-    assert_eq!(chan.recv_batch(&mut received, 10), 2);
+    assert_eq!(chan.recv_batch(&mut received, 10).taken, 2);
     assert_eq!(received, [0, 1]);
     assert_eq!(chan.try_recv(), Err(TryRecvError::Disconnected));
 }
@@ -374,7 +378,7 @@ fn a_receive_batch_stops_at_a_skipped_send() {
     // SAFETY: reserved by `start_send` above, never completed.
     unsafe { chan.cancel_send(&mut token) };
     let mut received = Vec::new();
-    assert_eq!(chan.recv_batch(&mut received, 4), 1);
+    assert_eq!(chan.recv_batch(&mut received, 4).taken, 1);
     // The single receive steps over the skipped slot.
     assert_eq!(chan.try_recv(), Ok(3));
     assert_eq!(received, [1]);
@@ -387,7 +391,7 @@ fn batch_sent_messages_are_dropped_once_with_the_channel() {
     let mut batch = Staged::of((0..6).map(|_| DropCounter(drops.clone())));
     assert_eq!(chan.send_batch(&mut batch), Ok(6));
     let mut received = Vec::new();
-    assert_eq!(chan.recv_batch(&mut received, 2), 2);
+    assert_eq!(chan.recv_batch(&mut received, 2).taken, 2);
     drop(received);
     assert_eq!(drops.load(Ordering::SeqCst), 2);
     drop(chan);
@@ -421,7 +425,7 @@ fn concurrent_batches_deliver_every_message_once_in_order() {
     let mut last = [None::<u64>; 2];
     while received.len() < 2 * per_producer as usize {
         let start = received.len();
-        if chan.recv_batch(&mut received, 4) == 0 {
+        if chan.recv_batch(&mut received, 4).taken == 0 {
             std::thread::yield_now();
         }
         for &(id, seq) in &received[start..] {

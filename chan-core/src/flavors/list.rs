@@ -78,7 +78,7 @@
 //! still writing into them). So no message is dropped while unwinding (a
 //! second panic would abort the process), and the blocks are still freed.
 
-use super::{Queue, QueueReceiver};
+use super::{Queue, QueueReceiver, RecvRun};
 use crate::batch::Staged;
 use crate::context::{Context, Operation, Selected};
 use crate::err::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
@@ -1004,40 +1004,54 @@ impl<T> Channel<T> {
 
     /// Receives into `batch` up to `limit` messages of the head block
     /// before its last slot, claiming them with one compare-and-swap of
-    /// `head`; returns how many (0 if the channel is empty, the head is at
-    /// a block's last slot, or the claim lost a race: the caller then
-    /// receives one message the usual way). The block's last slot, whose
-    /// receiver moves `head` on and owns the block's release, is left to
-    /// the single receive.
+    /// `head`; says how many (0 if the channel is empty, the head is at a
+    /// block's last slot, or the claim lost a race: the caller then
+    /// receives one message the usual way), and whether the run ended at
+    /// `tail`. The block's last slot, whose receiver moves `head` on and
+    /// owns the block's release, is left to the single receive.
     ///
-    /// The range is bounded by `tail` as in `reserve_recv_slow`, less the
-    /// newest slot: a sender may still be writing the slots it claimed
-    /// last, and a batch that claimed one would wait on the very line the
-    /// sender is writing (a single receive takes that slot when it is the
-    /// only one).
-    pub fn recv_batch(&self, batch: &mut Vec<T>, limit: usize) -> usize {
+    /// The range is bounded by `tail` as in `reserve_recv_slow`, but its
+    /// newest slot is claimed only once it is written: a sender may still
+    /// be writing it, and a receiver that waited for it would poll the very
+    /// line the sender is writing, which slows both (a receiver that keeps
+    /// up with its sender would do so at every call). So the claim stops
+    /// before it; then, while the claimed slots keep the block alive, the
+    /// newest slot's `written` flag is read, and if it is set a second
+    /// compare-and-swap takes that slot too. A channel whose sends are done
+    /// is thus emptied by one batch; a lone newest slot is left to the
+    /// single receive (which waits for its sender), and the run is then
+    /// not at the end.
+    pub fn recv_batch(&self, batch: &mut Vec<T>, limit: usize) -> RecvRun {
         let head = self.head.index.load(Ordering::Acquire);
         let block = self.head.block.load(Ordering::Acquire);
         let offset = offset_of(head);
         if block.is_null() || offset + 1 >= BLOCK_CAP {
-            return 0;
+            return RecvRun::LOST;
         }
         let mut count = limit.min(BLOCK_CAP - 1 - offset);
+        let mut at_end = false;
         let mut mark = head & MARK_BIT;
         if mark == 0 {
             let tail = self.tail.index.load(Ordering::SeqCst);
             if lap_of(head) == lap_of(tail) {
-                count = count.min((offset_of(tail) - offset).saturating_sub(1));
+                let to_tail = offset_of(tail) - offset;
+                if to_tail <= count {
+                    // Every slot up to the tail but the newest. A lone
+                    // newest slot is the single receive's (not at the end:
+                    // the caller goes on to it).
+                    count = to_tail.saturating_sub(1);
+                    at_end = to_tail != 1;
+                }
             } else {
                 mark = MARK_BIT;
             }
         }
         if count == 0 {
-            return 0;
+            return RecvRun { taken: 0, at_end };
         }
         // Before the claim: once it holds, nothing may panic until every
-        // claimed message is out of its slot.
-        batch.reserve(count);
+        // claimed message is out of its slot (room for the newest too).
+        batch.reserve(count + usize::from(at_end));
         let new_head = (head & !MARK_BIT).wrapping_add(count as u64 * STEP) | mark;
         if self
             .head
@@ -1045,13 +1059,34 @@ impl<T> Channel<T> {
             .compare_exchange(head, new_head, Ordering::SeqCst, Ordering::Relaxed)
             .is_err()
         {
-            return 0;
+            return RecvRun::LOST;
         }
         // SAFETY: the claim succeeded with the index loaded before `block`,
         // so `block` holds the claimed slots, and it stays live while any
         // of them is unread (the last slot's receiver waits for every
         // `read` flag).
         let block = unsafe { &*block };
+        if at_end {
+            // The newest slot, in this block (the run stopped before the
+            // tail, which is in it, and before the block's last slot): its
+            // flag may be read while the claimed slots keep the block
+            // alive. Taken only if written and still at the head.
+            let newest = offset + count;
+            if block.slot(newest).1.load(Ordering::Acquire)
+                && self
+                    .head
+                    .index
+                    .compare_exchange(
+                        new_head,
+                        new_head + STEP,
+                        Ordering::SeqCst,
+                        Ordering::Relaxed,
+                    )
+                    .is_ok()
+            {
+                count += 1;
+            }
+        }
         let len = batch.len();
         let out = batch.spare_capacity_mut().as_mut_ptr();
         let mut taken = 0;
@@ -1070,7 +1105,10 @@ impl<T> Channel<T> {
         // SAFETY: the walk wrote `count` messages after the `Vec`'s length,
         // into the capacity reserved above.
         unsafe { batch.set_len(len + count) };
-        count
+        RecvRun {
+            taken: count,
+            at_end,
+        }
     }
 
     /// Sends without blocking (an unbounded channel is never full).

@@ -646,7 +646,7 @@ fn batches_cross_block_boundaries_in_order() {
         }
         next = end;
         let limit = size / 2 + 1;
-        if chan.recv_batch(&mut received, limit) == 0 {
+        if chan.recv_batch(&mut received, limit).taken == 0 {
             if let Ok(msg) = chan.try_recv() {
                 received.push(msg);
             }
@@ -654,7 +654,7 @@ fn batches_cross_block_boundaries_in_order() {
         size = size % 97 + 13;
     }
     loop {
-        if chan.recv_batch(&mut received, 64) == 0 {
+        if chan.recv_batch(&mut received, 64).taken == 0 {
             match chan.try_recv() {
                 Ok(msg) => received.push(msg),
                 Err(_) => break,
@@ -666,6 +666,57 @@ fn batches_cross_block_boundaries_in_order() {
 }
 
 #[test]
+fn a_batch_on_an_empty_channel_is_at_the_end() {
+    let chan = Channel::new();
+    let mut received = Vec::new();
+    assert_eq!(
+        chan.recv_batch(&mut received, 8),
+        RecvRun::LOST,
+        "no block yet"
+    );
+    chan.try_send(1).unwrap();
+    assert_eq!(chan.try_recv(), Ok(1));
+    let run = chan.recv_batch(&mut received, 8);
+    assert_eq!((run.taken, run.at_end), (0, true));
+    assert!(received.is_empty());
+}
+
+#[test]
+fn a_batch_takes_the_newest_slot_only_once_it_is_written() {
+    let chan = Channel::<usize>::new();
+    for i in 0..3 {
+        chan.try_send(i).unwrap();
+    }
+    // A fourth send has claimed its slot and not written it yet.
+    let (block, offset) = chan.claim_slot().unwrap();
+    let mut received = Vec::new();
+    let run = chan.recv_batch(&mut received, 10);
+    assert_eq!(
+        (run.taken, run.at_end),
+        (3, true),
+        "the unwritten slot is left"
+    );
+    assert_eq!(received, [0, 1, 2]);
+    // SAFETY: the slot claimed above, ours until its flag is set; its
+    // block is live (the slot is unread).
+    unsafe {
+        let (cell, written) = (*block).slot(offset);
+        cell.with_mut(|cell| cell).cast::<usize>().write(3);
+        written.store(true, Ordering::Release);
+    }
+    chan.try_send(4).unwrap();
+    // Both written now: the newest is taken by the second claim.
+    let run = chan.recv_batch(&mut received, 10);
+    assert_eq!((run.taken, run.at_end), (2, true));
+    assert_eq!(received, [0, 1, 2, 3, 4]);
+    // A lone newest slot is the single receive's, which the caller is
+    // told to go on to.
+    chan.try_send(5).unwrap();
+    assert_eq!(chan.recv_batch(&mut received, 10), RecvRun::LOST);
+    assert_eq!(chan.try_recv(), Ok(5));
+}
+
+#[test]
 fn a_batch_never_claims_a_block_last_slot_nor_past_the_tail() {
     let chan = Channel::new();
     let mut batch = Staged::of(0..BLOCK_CAP + 1);
@@ -674,15 +725,18 @@ fn a_batch_never_claims_a_block_last_slot_nor_past_the_tail() {
     assert_eq!(chan.send_batch(&mut batch), Ok(BLOCK_CAP - 2));
     assert_eq!(chan.send_batch(&mut batch), Ok(0));
     let mut received = Vec::new();
-    // Every slot but the newest, which a sender may still be writing.
-    assert_eq!(chan.recv_batch(&mut received, usize::MAX), BLOCK_CAP - 2);
-    assert_eq!(chan.recv_batch(&mut received, usize::MAX), 0);
-    assert_eq!(chan.try_recv(), Ok(BLOCK_CAP - 2));
-    // The block's last slot is left to the single path.
+    // A limit below what is there: not at the end.
+    let run = chan.recv_batch(&mut received, 3);
+    assert_eq!((run.taken, run.at_end), (3, false));
+    // Every slot up to the tail, and it says it reached the tail.
+    let run = chan.recv_batch(&mut received, usize::MAX);
+    assert_eq!((run.taken, run.at_end), (BLOCK_CAP - 4, true));
+    // The block's last slot is left to the single path, and a batch there
+    // says nothing about the end.
     chan.try_send(batch.pop_front().unwrap()).unwrap();
-    assert_eq!(chan.recv_batch(&mut received, usize::MAX), 0);
+    assert_eq!(chan.recv_batch(&mut received, usize::MAX), RecvRun::LOST);
     assert_eq!(chan.try_recv(), Ok(BLOCK_CAP - 1));
-    assert_eq!(received, (0..BLOCK_CAP - 2).collect::<Vec<_>>());
+    assert_eq!(received, (0..BLOCK_CAP - 1).collect::<Vec<_>>());
 }
 
 #[test]
@@ -698,7 +752,7 @@ fn close_keeps_messages_and_the_last_receiver_drops_them() {
     assert!(chan.try_send(Tracked::new(&drops)).is_err());
     assert_eq!(drops.load(Ordering::SeqCst), 1, "the refused one");
     let mut received = Vec::new();
-    assert_eq!(chan.recv_batch(&mut received, 2), 2);
+    assert_eq!(chan.recv_batch(&mut received, 2).taken, 2);
     drop(received);
     // The last receiver goes after the close: the rest are dropped now,
     // not when the last sender goes.

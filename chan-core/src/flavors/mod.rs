@@ -35,6 +35,31 @@ use crate::handle::{Readiness, SelectHandle, Token};
 use crate::waiters::SyncWaiters;
 use std::time::Instant;
 
+/// What one batch receive claim (`recv_batch` of the array and list
+/// flavors) took.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecvRun {
+    /// How many messages it moved into the batch.
+    pub taken: usize,
+    /// True if it stopped at the newest message the channel held when it
+    /// looked (the next slot was empty, or not written yet), rather than at
+    /// the limit, a lap's or block's end, a lone slot it leaves to the
+    /// single receive, or a lost race. Looking again at once would most
+    /// likely find nothing, and would read the line that senders write: a
+    /// receiver that keeps up with its senders would pay that miss on every
+    /// call.
+    pub at_end: bool,
+}
+
+impl RecvRun {
+    /// A claim that took nothing and says nothing about what follows (a
+    /// lost race): the caller goes to the single receive.
+    pub const LOST: RecvRun = RecvRun {
+        taken: 0,
+        at_end: false,
+    };
+}
+
 /// What a lock-free queue flavor (array, list) gives the select handle of
 /// its receiving side: both block receivers the same way, in a wait queue
 /// that every send notifies, and differ only in how they read their
