@@ -102,7 +102,10 @@ fn select_deadline_racing_a_send_loses_nothing() {
 /// (a single pass over the operations can see Y before the thief's send
 /// and X after its theft). Every message is received exactly once.
 fn steal_race(make: fn() -> (Sender<u32>, Receiver<u32>)) {
-    for yield_first in [false, true] {
+    // Both orders of the operations: under loom a select's random first
+    // visit is the same in every execution (the generator starts from a
+    // fixed seed in each), and only a pass that sees Y before X can miss.
+    for (yield_first, x_first) in [(false, true), (true, true), (false, false), (true, false)] {
         model(3, move || {
             let (x_tx, x_rx) = make();
             let (y_tx, y_rx) = make();
@@ -118,8 +121,14 @@ fn steal_race(make: fn() -> (Sender<u32>, Receiver<u32>)) {
                 thread::yield_now();
             }
             let mut sel = Select::new();
-            let x_index = sel.recv(&x_rx);
-            sel.recv(&y_rx);
+            let x_index = if x_first {
+                let x_index = sel.recv(&x_rx);
+                sel.recv(&y_rx);
+                x_index
+            } else {
+                sel.recv(&y_rx);
+                sel.recv(&x_rx)
+            };
             let oper = sel
                 .try_select()
                 .expect("gave up while a message was ready at every moment");
