@@ -29,8 +29,8 @@ timeout_s="${MIRI_TIMEOUT:-900}"
 # one build), balanced by their run time on a 2-core machine (the library
 # unit tests alone take about as long as the other group).
 group_a=(-p chan-core -p chan-select --lib)
-group_b=(-p chan --test mpmc --test errors --test timers)
-group_c=(-p chan --test select_macro --test drops --test array --test list --test zero --test panic_safety --test iter)
+group_b=(-p chan --test mpmc --test errors --test timers --test zero)
+group_c=(-p chan --test select_macro --test drops --test array --test list --test panic_safety --test iter)
 
 start=$SECONDS
 cargo +nightly miri setup >/dev/null

@@ -4,8 +4,12 @@
 use chan::{bounded, unbounded, Receiver, Sender};
 use std::thread;
 
-/// Total number of messages per test.
+/// Total number of messages per test (under Miri, more than one list
+/// block).
 const TOTAL: usize = if cfg!(miri) { 400 } else { 1_000_000 };
+/// The same for `bounded(1)`, where nearly every operation waits for its
+/// partner, which Miri interprets slowly.
+const TOTAL_ONE_SLOT: usize = if cfg!(miri) { 150 } else { TOTAL };
 const PRODUCERS: usize = 4;
 const CONSUMERS: usize = 4;
 
@@ -142,7 +146,7 @@ fn mpmc_unbounded() {
 #[test]
 fn mpmc_bounded_1() {
     let (s, r) = bounded(1);
-    run(TOTAL, s, r, SendMode::Send, RecvMode::Iter);
+    run(TOTAL_ONE_SLOT, s, r, SendMode::Send, RecvMode::Iter);
 }
 
 #[test]
