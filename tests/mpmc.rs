@@ -9,7 +9,7 @@ use std::thread;
 const TOTAL: usize = if cfg!(miri) { 400 } else { 1_000_000 };
 /// The same for `bounded(1)`, where nearly every operation waits for its
 /// partner, which Miri interprets slowly.
-const TOTAL_ONE_SLOT: usize = if cfg!(miri) { 150 } else { TOTAL };
+const TOTAL_ONE_SLOT: usize = if cfg!(miri) { 160 } else { TOTAL };
 const PRODUCERS: usize = 4;
 const CONSUMERS: usize = 4;
 
@@ -40,6 +40,11 @@ enum RecvMode {
 }
 
 fn run(total: usize, s: Sender<u64>, r: Receiver<u64>, send_mode: SendMode, recv_mode: RecvMode) {
+    assert_eq!(
+        total % PRODUCERS,
+        0,
+        "each producer sends total / PRODUCERS"
+    );
     let per_producer = total / PRODUCERS;
     let producers: Vec<_> = (0..PRODUCERS)
         .map(|p| {
