@@ -11,7 +11,7 @@
 //! unparked under it (`select_one`, `disconnect`).
 
 use crate::context::{Context, Operation, Selected};
-use crate::sync::{store_load_fence, AtomicBool, Mutex, Ordering};
+use crate::sync::{fence, store_load_fence, AtomicBool, Mutex, Ordering};
 use std::ptr;
 
 /// One registered operation.
@@ -282,21 +282,39 @@ impl SyncWaiters {
     /// `store_load_fence`). This `SeqCst` store comes before the caller's
     /// next look at the channel, and a notifier changes the channel before
     /// it loads `is_empty`, so one of the two sees the other.
+    ///
+    /// If `is_empty` is already false, it is not stored again: a store of
+    /// an unchanged value would still take the flag's line from every
+    /// notifier that reads it. A `SeqCst` fence takes the store's place in
+    /// the guard. Every write of the flag is made under the lock, so the
+    /// `false` read here is its latest value, stored by an earlier
+    /// registrant whose registration happens before ours. A notifier that
+    /// still reads `true` therefore read it before that store, hence before
+    /// this fence, in the single order of `SeqCst` operations, and its
+    /// change of the channel (a `SeqCst` read-modify-write before its load)
+    /// is then visible to the caller's look after the fence.
     #[inline]
     fn add(&self, add: impl FnOnce(&mut Waiters)) {
         let mut queue = self.queue.lock();
         add(&mut queue);
-        self.is_empty.store(false, Ordering::SeqCst);
+        if self.is_empty.load(Ordering::Relaxed) {
+            self.is_empty.store(false, Ordering::SeqCst);
+        } else {
+            fence(Ordering::SeqCst);
+        }
         self.publish_packets(&queue);
         drop(queue);
         store_load_fence();
     }
 
     /// Under the lock, after a removal: publishes the queue's new state
-    /// (see the fields).
+    /// (see the fields), writing `is_empty` only when it changes.
     #[inline]
     fn publish(&self, queue: &Waiters) {
-        self.is_empty.store(queue.is_empty(), Ordering::Release);
+        let is_empty = queue.is_empty();
+        if self.is_empty.load(Ordering::Relaxed) != is_empty {
+            self.is_empty.store(is_empty, Ordering::Release);
+        }
         self.publish_packets(queue);
     }
 

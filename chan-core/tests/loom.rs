@@ -589,6 +589,35 @@ fn list_recv_many_races_send_all() {
     recv_many_races_send_all(unbounded);
 }
 
+/// Two receivers block on one channel while sends race them. The second
+/// to register finds the wait queue already marked non-empty and does not
+/// write the flag again (a fence takes the store's place in the
+/// lost-wake-up guard): each send must still wake a receiver, or loom
+/// reports the deadlock.
+fn two_blocked_receivers(make: fn() -> (Sender<u32>, Receiver<u32>)) {
+    model(1, move || {
+        let (s, r) = make();
+        let r2 = r.clone();
+        let first = thread::spawn(move || r.recv().unwrap());
+        let second = thread::spawn(move || r2.recv().unwrap());
+        s.send(1).unwrap();
+        s.send(2).unwrap();
+        let mut got = [first.join().unwrap(), second.join().unwrap()];
+        got.sort_unstable();
+        assert_eq!(got, [1, 2]);
+    });
+}
+
+#[test]
+fn array_two_blocked_receivers() {
+    two_blocked_receivers(|| bounded(1));
+}
+
+#[test]
+fn list_two_blocked_receivers() {
+    two_blocked_receivers(unbounded);
+}
+
 /// `try_recv_many` against single sends, one of which may be mid-write in
 /// the slot a batch claims: what the calls take is a prefix, in order, and
 /// once the sends are done one call takes the rest (a batch that stopped at
