@@ -19,6 +19,8 @@
 #   CHAN_STRESS_SCALE  stress.rs message multiplier (default 4 here)
 #   CHAN_RACE_ROUNDS   rounds of each select_guarantees race (default 2000
 #                      here)
+#   TSAN_BUILD_ONLY    if 1, build the test binaries and stop (CI builds
+#                      them in the background, then runs them at the end)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -67,6 +69,9 @@ echo "tsan: building (target dir $CARGO_TARGET_DIR)"
 cargo_tsan -p chan-core --lib --no-run
 cargo_tsan -p chan "${tests[@]}" --no-run
 echo "tsan: built in $((SECONDS - start)) s"
+if [[ "${TSAN_BUILD_ONLY:-0}" == 1 ]]; then
+    exit 0
+fi
 
 run() {
     local t0=$SECONDS
