@@ -65,7 +65,9 @@
 //! reset and reused, or freed, only by the one thread that claimed its last
 //! slot or took it off `deferred`, after seeing every `read` flag set; no
 //! thread dereferences a block pointer it loaded unless its claim on the
-//! corresponding position succeeded (which proves the block is still live).
+//! corresponding position succeeded (which proves the block is still live),
+//! or, in a batch receive, it holds unread claimed slots of that block
+//! (which keep it live while it reads the newest slot's `written` flag).
 //! Every message between `head` and `tail` is owned by the channel until a
 //! receiver takes it. The channel drops those left, oldest first and each
 //! at most once (the drain moves past a position before dropping its

@@ -53,7 +53,8 @@ pub struct RecvRun {
 
 impl RecvRun {
     /// A claim that took nothing and says nothing about what follows (a
-    /// lost race): the caller goes to the single receive.
+    /// lost race, a block's last slot, a lone newest slot, a flavor with no
+    /// batch claim): the caller goes to the single receive.
     pub const LOST: RecvRun = RecvRun {
         taken: 0,
         at_end: false,
