@@ -2,7 +2,8 @@
 # The instruction-count guard: counts, under valgrind's callgrind, the
 # instructions chan spends per operation on fixed single-thread workloads
 # (`benches/src/bin/instr_guard.rs`: send/receive pairs and a 4-arm
-# select) and compares them with the committed
+# select; `seq_cost.rs` for the 64-byte messages of `seq64`; and
+# `async_pingpong.rs`) and compares them with the committed
 # baseline `benches/instructions.txt`. Instruction counts are repeatable for
 # one binary whatever else the machine does, so unlike timings they can
 # gate CI.
@@ -39,13 +40,18 @@ command -v valgrind >/dev/null || {
 }
 
 export CARGO_TERM_COLOR=never
-cargo build --quiet --release -p chan-benches --bin instr_guard --bin async_pingpong
+cargo build --quiet --release -p chan-benches --bin instr_guard --bin async_pingpong --bin seq_cost
 
 total() {
     local flavor="$1" count="$2" mode="$3" run
     if [[ "$flavor" == async ]]; then
         # async_pingpong.rs: COUNT round trips of two tasks (MODE pingpong).
         run=("$root/target/release/async_pingpong" chan "$count")
+    elif [[ "$mode" == seq64 ]]; then
+        # `seq` with 64-byte messages, whose copies show. seq_cost, not
+        # instr_guard: a second message type in instr_guard would change
+        # how the compiler inlines its other workloads.
+        run=("$root/target/release/seq_cost" chan "$flavor" "$count" seq 64B)
     else
         run=("$root/target/release/instr_guard" chan "$flavor" "$count" "$mode")
     fi
@@ -68,6 +74,7 @@ per_op() {
 # The workloads: FLAVOR MODE (see instr_guard.rs).
 workloads=(
     "b1 seq" "b1024 seq" "unb seq"
+    "b1 seq64" "b1024 seq64" "unb seq64"
     "b1 pair" "b1024 pair" "unb pair"
     "unb select" "unb select_macro" "unb ready"
     "async pingpong"
@@ -76,8 +83,9 @@ workloads=(
 if $update; then
     {
         echo "# Instructions per operation of chan on single-thread workloads, counted by"
-        echo "# scripts/instructions.sh (callgrind; instr_guard chan FLAVOR K MODE, and"
-        echo "# async_pingpong chan K for \"async pingpong\", per round trip)."
+        echo "# scripts/instructions.sh (callgrind; instr_guard chan FLAVOR K MODE,"
+        echo "# seq_cost chan FLAVOR K seq 64B for seq64, and async_pingpong chan K for"
+        echo "# \"async pingpong\", per round trip)."
         echo "# CI fails when a count grows by more than 5%. Change this file only in a"
         echo "# commit that says why the counts moved."
         echo "# flavor mode instructions"

@@ -253,8 +253,10 @@ fn messages_dropped_through_iterators() {
 const BIG: usize = 1 << 20;
 
 /// Stack small enough that building a list block of 31 one-MiB messages on it
-/// would overflow, but large enough for a few copies of one message.
-const STACK: usize = 16 << 20;
+/// would overflow, but large enough for the copies of one message that a
+/// debug build's frames hold on the way through a receive (about twenty: an
+/// unoptimised build keeps every temporary).
+const STACK: usize = 24 << 20;
 
 /// Debug builds keep a copy of the message in several nested frames on the
 /// blocking paths of bounded channels, so those get more room.

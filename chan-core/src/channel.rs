@@ -11,6 +11,7 @@ use crate::flavors::{self, array, list, zero, Timer, TimerReceiver};
 use crate::handle::{Readiness, SelectHandle, Token};
 use std::fmt;
 use std::iter::FusedIterator;
+use std::mem::MaybeUninit;
 use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -242,8 +243,7 @@ impl<T> Sender<T> {
     /// and list fast paths inline here: the zero flavor's operations (and
     /// the timer flavors' receives) are `#[inline(never)]`, which keeps this
     /// body small enough that a caller with several call sites still gets
-    /// it inlined, and shortens the call where it is not (callgrind, `seq`
-    /// bounded(1024) in the compare binary: 111 -> 96 instructions a pair).
+    /// it inlined, and shortens the call where it is not.
     #[inline]
     fn send_until(&self, msg: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
         let result = match &self.flavor {
@@ -494,10 +494,42 @@ impl<T> Receiver<T> {
         })
     }
 
-    /// The flavor dispatch of every receive; see `Sender::send_until` for
-    /// why only the array and list fast paths inline here.
+    /// The flavor dispatch of every receive: the array and list fast paths
+    /// inline here, everything else is one out-of-line call, as in
+    /// `Sender::send_until`. That call writes the message through a
+    /// pointer instead of returning it, so that the result built here is
+    /// never the return place of a call: the compiler can then keep it in
+    /// registers and, when the caller uses part of the message only, read
+    /// only that part of the slot.
     #[inline]
     pub(crate) fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        let fast = match &self.flavor {
+            ReceiverFlavor::Array(chan) => chan.recv_fast(),
+            ReceiverFlavor::List(chan) => chan.recv_fast(),
+            _ => None,
+        };
+        if let Some(msg) = fast {
+            #[cfg(feature = "stats")]
+            self.count_received(1);
+            return Ok(msg);
+        }
+        let mut out = MaybeUninit::uninit();
+        match self.recv_cold(deadline, &mut out) {
+            // SAFETY: `recv_cold` returns `Ok` only after writing `out`.
+            Ok(()) => Ok(unsafe { out.assume_init() }),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Every receive that `recv_until`'s fast paths leave: the flavors' own
+    /// `recv`, which decides again from the start. Writes the message to
+    /// `out` on `Ok`.
+    #[inline(never)]
+    fn recv_cold(
+        &self,
+        deadline: Option<Instant>,
+        out: &mut MaybeUninit<T>,
+    ) -> Result<(), RecvTimeoutError> {
         let result = match &self.flavor {
             ReceiverFlavor::Array(chan) => chan.recv(deadline),
             ReceiverFlavor::List(chan) => chan.recv(deadline),
@@ -506,11 +538,15 @@ impl<T> Receiver<T> {
             ReceiverFlavor::Tick(chan) => chan.recv(deadline),
             ReceiverFlavor::Never(chan) => chan.recv(deadline),
         };
-        #[cfg(feature = "stats")]
-        if result.is_ok() {
-            self.count_received(1);
+        match result {
+            Ok(msg) => {
+                #[cfg(feature = "stats")]
+                self.count_received(1);
+                out.write(msg);
+                Ok(())
+            }
+            Err(err) => Err(err),
         }
-        result
     }
 
     /// Receives a message, blocking at most `timeout` while the channel is

@@ -593,16 +593,24 @@ impl<T> Channel<T> {
     /// message is written and `Ok` returned. Otherwise (full, disconnected,
     /// a lost race, a skipped slot) the message is given back untouched for
     /// the general path, which makes every decision again.
+    ///
+    /// A blocked receiver sends the message to the general path too, which
+    /// hands it straight over (`hand_off_or_claim`). No call here takes
+    /// the message, so the inlined send copies it once, into the slot: a
+    /// call taking it would pin it to the caller's stack.
     #[inline]
     fn send_fast(&self, msg: T) -> Result<(), T> {
-        let msg = if self.receivers.may_have_waiters() {
-            match self.send_to_blocked_receiver(msg) {
-                Ok(()) => return Ok(()),
-                Err(msg) => msg,
-            }
-        } else {
-            msg
-        };
+        if self.receivers.may_have_waiters() {
+            return Err(msg);
+        }
+        self.claim_and_write(msg)
+    }
+
+    /// `send_fast` without its look at the receivers' queue: claims the
+    /// tail slot if it is free in this lap and the claim wins at the first
+    /// try, writes `msg` and wakes a receiver; else gives `msg` back.
+    #[inline]
+    fn claim_and_write(&self, msg: T) -> Result<(), T> {
         let tail = self.tail.load(Ordering::Relaxed);
         // The index ignores the disconnect bit; a disconnected tail fails
         // the stamp comparison below (stamps never carry that bit).
@@ -636,7 +644,7 @@ impl<T> Channel<T> {
     /// the head holds this lap's message and the claim wins at the first
     /// try. `None` sends the caller to the general path.
     #[inline]
-    fn recv_fast(&self) -> Option<T> {
+    pub(crate) fn recv_fast(&self) -> Option<T> {
         let head = self.head.load(Ordering::Relaxed);
         let index = head & self.index_mask;
         let slot = self.slot_at(index);
@@ -704,6 +712,24 @@ impl<T> Channel<T> {
                 Ok(())
             }
         }
+    }
+
+    /// The first step of both general sends, since `send_fast` leaves a
+    /// blocked receiver to them: hands `msg` to one if there is one
+    /// (`send_to_blocked_receiver`), else makes `send_fast`'s claim, which
+    /// is still the common case with async receivers, whose wakers never
+    /// take a message directly.
+    #[inline]
+    fn hand_off_or_claim(&self, msg: T) -> Result<(), T> {
+        let msg = if self.receivers.may_have_waiters() {
+            match self.send_to_blocked_receiver(msg) {
+                Ok(()) => return Ok(()),
+                Err(msg) => msg,
+            }
+        } else {
+            msg
+        };
+        self.claim_and_write(msg)
     }
 
     /// Wakes a blocked receiver, if any; if it is a blocked `recv`, first
@@ -863,7 +889,7 @@ impl<T> Channel<T> {
     /// Sends without blocking.
     #[inline]
     pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
-        let msg = match self.send_fast(msg) {
+        let msg = match self.hand_off_or_claim(msg) {
             Ok(()) => return Ok(()),
             Err(msg) => msg,
         };
@@ -894,8 +920,11 @@ impl<T> Channel<T> {
     /// `send`, every case: back off, then block.
     #[inline(never)]
     fn send_slow(&self, msg: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+        let mut msg = match self.hand_off_or_claim(msg) {
+            Ok(()) => return Ok(()),
+            Err(msg) => msg,
+        };
         let mut token = ArrayToken::default();
-        let mut msg = msg;
         loop {
             self.spin_while_full();
             if retry_before_blocking(|| self.reserve_send(&mut token)) {
