@@ -159,6 +159,27 @@ const GROUP: usize = 7;
 /// Groups per block (the last one has slots to spare).
 const GROUPS: usize = BLOCK_CAP.div_ceil(GROUP);
 
+/// Where each offset's slot is: its group times 8 plus its index in the
+/// group. Every send and receive looks its slot up here, which replaces a
+/// division by `GROUP` (a multiplication and a chain of shifts and
+/// subtractions) with one load from a table that stays in the cache.
+static SLOT_PLACES: [u16; LAP as usize] = slot_places();
+
+/// Builds `SLOT_PLACES`, checking at compile time that every place is in
+/// bounds (a group below `GROUPS`, an index below `GROUP`, which `slot`
+/// relies on), for every offset up to `LAP` (`BLOCK_CAP` included).
+const fn slot_places() -> [u16; LAP as usize] {
+    let mut places = [0; LAP as usize];
+    let mut offset = 0;
+    while offset < LAP as usize {
+        let (group, index) = (offset / GROUP, offset % GROUP);
+        assert!(group < GROUPS && index < GROUP && GROUP < 8);
+        places[offset] = (group << 3 | index) as u16;
+        offset += 1;
+    }
+    places
+}
+
 /// `GROUP` slots: their messages, then the flags their senders set once
 /// they are written.
 #[repr(C)]
@@ -244,12 +265,19 @@ impl<T> Block<T> {
     /// Slot `offset`'s message cell and `written` flag.
     #[inline]
     fn slot(&self, offset: usize) -> (&UnsafeCell<MaybeUninit<T>>, &AtomicBool) {
-        // Offsets are below `LAP`: saying so lets the compiler drop the
-        // bounds checks and divide in 32 bits.
-        let offset = (offset % LAP as usize) as u32;
-        let group = &self.groups[(offset / GROUP as u32) as usize];
-        let index = (offset % GROUP as u32) as usize;
-        (&group.msgs[index], &group.written[index])
+        // Offsets are below `LAP`: saying so drops the table's bounds check.
+        let place = usize::from(SLOT_PLACES[offset % LAP as usize]);
+        let (group, index) = (place >> 3, place & 7);
+        // SAFETY: every entry of `SLOT_PLACES` has a group below `GROUPS`
+        // and an index below `GROUP`, which `slot_places` asserts while the
+        // table is built at compile time.
+        unsafe {
+            let group = self.groups.get_unchecked(group);
+            (
+                group.msgs.get_unchecked(index),
+                group.written.get_unchecked(index),
+            )
+        }
     }
 
     /// The message cells and `written` flags of `count` slots from
