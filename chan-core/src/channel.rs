@@ -521,9 +521,10 @@ impl<T> Receiver<T> {
         }
     }
 
-    /// Every receive that `recv_until`'s fast paths leave: the flavors' own
-    /// `recv`, which decides again from the start. Writes the message to
-    /// `out` on `Ok`.
+    /// Every receive that `recv_until`'s fast paths leave: the array's and
+    /// list's general paths (which decide again from the start, without
+    /// repeating the fast attempt), the other flavors' `recv`. Writes the
+    /// message to `out` on `Ok`.
     #[inline(never)]
     fn recv_cold(
         &self,
@@ -531,8 +532,8 @@ impl<T> Receiver<T> {
         out: &mut MaybeUninit<T>,
     ) -> Result<(), RecvTimeoutError> {
         let result = match &self.flavor {
-            ReceiverFlavor::Array(chan) => chan.recv(deadline),
-            ReceiverFlavor::List(chan) => chan.recv(deadline),
+            ReceiverFlavor::Array(chan) => chan.recv_slow(deadline),
+            ReceiverFlavor::List(chan) => chan.recv_blocking(deadline),
             ReceiverFlavor::Zero(chan) => chan.recv(deadline),
             ReceiverFlavor::At(chan) => chan.recv(deadline),
             ReceiverFlavor::Tick(chan) => chan.recv(deadline),

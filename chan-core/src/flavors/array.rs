@@ -595,7 +595,7 @@ impl<T> Channel<T> {
     /// the general path, which makes every decision again.
     ///
     /// A blocked receiver sends the message to the general path too, which
-    /// hands it straight over (`hand_off_or_claim`). No call here takes
+    /// hands it straight over (`hand_off_if_waiting`). No call here takes
     /// the message, so the inlined send copies it once, into the slot: a
     /// call taking it would pin it to the caller's stack.
     #[inline]
@@ -714,22 +714,16 @@ impl<T> Channel<T> {
         }
     }
 
-    /// The first step of both general sends, since `send_fast` leaves a
-    /// blocked receiver to them: hands `msg` to one if there is one
-    /// (`send_to_blocked_receiver`), else makes `send_fast`'s claim, which
-    /// is still the common case with async receivers, whose wakers never
-    /// take a message directly.
+    /// `send_to_blocked_receiver` if the receivers' queue may hold a
+    /// waiter, else `msg` back: the first step of both general sends, since
+    /// `send_fast` leaves a blocked receiver to them.
     #[inline]
-    fn hand_off_or_claim(&self, msg: T) -> Result<(), T> {
-        let msg = if self.receivers.may_have_waiters() {
-            match self.send_to_blocked_receiver(msg) {
-                Ok(()) => return Ok(()),
-                Err(msg) => msg,
-            }
+    fn hand_off_if_waiting(&self, msg: T) -> Result<(), T> {
+        if self.receivers.may_have_waiters() {
+            self.send_to_blocked_receiver(msg)
         } else {
-            msg
-        };
-        self.claim_and_write(msg)
+            Err(msg)
+        }
     }
 
     /// Wakes a blocked receiver, if any; if it is a blocked `recv`, first
@@ -889,7 +883,14 @@ impl<T> Channel<T> {
     /// Sends without blocking.
     #[inline]
     pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
-        let msg = match self.hand_off_or_claim(msg) {
+        // The hand-off first, then `send_fast`'s claim even with waiters:
+        // async receivers wait in the same queue, and their wakers never
+        // take a message, so the claim is still the common case there.
+        let msg = match self.hand_off_if_waiting(msg) {
+            Ok(()) => return Ok(()),
+            Err(msg) => msg,
+        };
+        let msg = match self.claim_and_write(msg) {
             Ok(()) => return Ok(()),
             Err(msg) => msg,
         };
@@ -920,7 +921,7 @@ impl<T> Channel<T> {
     /// `send`, every case: back off, then block.
     #[inline(never)]
     fn send_slow(&self, msg: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
-        let mut msg = match self.hand_off_or_claim(msg) {
+        let mut msg = match self.hand_off_if_waiting(msg) {
             Ok(()) => return Ok(()),
             Err(msg) => msg,
         };
@@ -973,8 +974,10 @@ impl<T> Channel<T> {
         }
     }
 
-    /// Receives, blocking while the channel is empty, until `deadline` if any.
-    #[inline]
+    /// Receives, blocking while the channel is empty, until `deadline` if
+    /// any: the whole receive, for the unit tests. A `Receiver` takes its
+    /// two halves itself (`Receiver::recv_until`).
+    #[cfg(all(test, not(loom)))]
     pub fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         match self.recv_fast() {
             Some(msg) => Ok(msg),
@@ -984,7 +987,7 @@ impl<T> Channel<T> {
 
     /// `recv`, every case: back off, then block.
     #[inline(never)]
-    fn recv_slow(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+    pub(crate) fn recv_slow(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         let mut token = ArrayToken::default();
         loop {
             self.spin_while_empty();

@@ -159,8 +159,12 @@ const GROUP: usize = 7;
 /// Groups per block (the last one has slots to spare).
 const GROUPS: usize = BLOCK_CAP.div_ceil(GROUP);
 
-/// Where each offset's slot is: its group times 8 plus its index in the
-/// group. Every send and receive looks its slot up here, which replaces a
+/// Bits of a `SLOT_PLACES` entry that hold the slot's index in its group;
+/// the group is in the bits above.
+const INDEX_BITS: u32 = 3;
+
+/// Where each offset's slot is: its group, shifted up by `INDEX_BITS`,
+/// plus its index in the group. Every send and receive looks its slot up here, which replaces a
 /// division by `GROUP` (a multiplication and a chain of shifts and
 /// subtractions) with one load from a table that stays in the cache.
 static SLOT_PLACES: [u16; LAP as usize] = slot_places();
@@ -173,8 +177,8 @@ const fn slot_places() -> [u16; LAP as usize] {
     let mut offset = 0;
     while offset < LAP as usize {
         let (group, index) = (offset / GROUP, offset % GROUP);
-        assert!(group < GROUPS && index < GROUP && GROUP < 8);
-        places[offset] = (group << 3 | index) as u16;
+        assert!(group < GROUPS && index < GROUP && GROUP <= 1 << INDEX_BITS);
+        places[offset] = (group << INDEX_BITS | index) as u16;
         offset += 1;
     }
     places
@@ -267,7 +271,7 @@ impl<T> Block<T> {
     fn slot(&self, offset: usize) -> (&UnsafeCell<MaybeUninit<T>>, &AtomicBool) {
         // Offsets are below `LAP`: saying so drops the table's bounds check.
         let place = usize::from(SLOT_PLACES[offset % LAP as usize]);
-        let (group, index) = (place >> 3, place & 7);
+        let (group, index) = (place >> INDEX_BITS, place & ((1 << INDEX_BITS) - 1));
         // SAFETY: every entry of `SLOT_PLACES` has a group below `GROUPS`
         // and an index below `GROUP`, which `slot_places` asserts while the
         // table is built at compile time.
@@ -1183,23 +1187,19 @@ impl<T> Channel<T> {
     }
 
     /// Receives, blocking while the channel is empty, until `deadline` if
-    /// any.
-    #[inline]
+    /// any: the whole receive, for the unit tests. A `Receiver` takes its
+    /// two halves itself (`Receiver::recv_until`).
+    #[cfg(test)]
     pub fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        // A message is usually there: take it without setting up a wait.
-        if let Some(mut token) = self.claim_head() {
-            // SAFETY: the token was just reserved on this channel.
-            return match unsafe { self.read_reserved(&mut token) } {
-                Ok(msg) => Ok(msg),
-                Err(()) => Err(RecvTimeoutError::Disconnected),
-            };
+        match self.recv_fast() {
+            Some(msg) => Ok(msg),
+            None => self.recv_blocking(deadline),
         }
-        self.recv_blocking(deadline)
     }
 
-    /// `recv` once the channel was found empty: back off, then block.
+    /// A receive once `recv_fast` found no message: back off, then block.
     #[inline(never)]
-    fn recv_blocking(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+    pub(crate) fn recv_blocking(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         let mut token = ListToken::default();
         loop {
             let mut backoff = Backoff::new();
