@@ -52,6 +52,37 @@ fn slow_path_events_are_counted() {
         after.completed_on_behalf
     );
 
+    // A receive or send whose deadline has passed when it finds it must
+    // wait returns at once: its only waiting before the deadline check is
+    // the spin, and yields (which `wait_until` rations) come only after a
+    // registration. A flavor that yields first makes every timed-out
+    // `recv_timeout(ZERO)` poll a row of `sched_yield` calls.
+    let quiet = probes::counts();
+    let zero = Duration::ZERO;
+    for capacity in [None, Some(0), Some(1), Some(4)] {
+        let (s, r) = match capacity {
+            None => chan_core::unbounded(),
+            Some(cap) => chan_core::bounded(cap),
+        };
+        for _ in 0..100 {
+            assert!(r.recv_timeout(zero).is_err(), "{capacity:?}");
+        }
+        if let Some(cap) = capacity {
+            for i in 0..cap {
+                s.send(i).unwrap();
+            }
+            for _ in 0..100 {
+                assert!(s.send_timeout(9, zero).is_err(), "{capacity:?}");
+            }
+        }
+        let now = probes::counts();
+        assert_eq!(
+            (now.yields, now.registrations),
+            (quiet.yields, quiet.registrations),
+            "timed-out operations on {capacity:?} yielded or registered"
+        );
+    }
+
     probes::reset();
     assert_eq!(probes::counts(), Counts::default());
 }

@@ -85,7 +85,7 @@ use crate::batch::Staged;
 use crate::context::{Context, Operation, Selected};
 use crate::err::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::handle::{Readiness, SelectHandle, Token};
-use crate::policy::Backoff;
+use crate::policy::{spin_until, Backoff};
 use crate::probes::{self, Event};
 use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, Ordering, UnsafeCell};
 use crate::waiters::SyncWaiters;
@@ -1197,24 +1197,22 @@ impl<T> Channel<T> {
         }
     }
 
-    /// A receive once `recv_fast` found no message: back off, then block.
+    /// A receive once `recv_fast` found no message: spin within the
+    /// thread's spin budget, then block. It does not yield before it
+    /// registers: the yields of a wait are `Context::wait_until`'s, which
+    /// ration those that find nothing else to run, so a receiver in an
+    /// idle gap (a paced producer asleep) does not burn its core.
     #[inline(never)]
     pub(crate) fn recv_blocking(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         let mut token = ListToken::default();
         loop {
-            let mut backoff = Backoff::new();
-            loop {
-                if self.reserve_recv(&mut token) {
-                    // SAFETY: the token was just reserved on this channel.
-                    return match unsafe { self.read_reserved(&mut token) } {
-                        Ok(msg) => Ok(msg),
-                        Err(()) => Err(RecvTimeoutError::Disconnected),
-                    };
-                }
-                if backoff.is_completed() {
-                    break;
-                }
-                backoff.snooze();
+            self.spin_while_empty();
+            if self.reserve_recv(&mut token) {
+                // SAFETY: the token was just reserved on this channel.
+                return match unsafe { self.read_reserved(&mut token) } {
+                    Ok(msg) => Ok(msg),
+                    Err(()) => Err(RecvTimeoutError::Disconnected),
+                };
             }
             if let Some(deadline) = deadline {
                 if Instant::now() >= deadline {
@@ -1237,6 +1235,18 @@ impl<T> Channel<T> {
                 }
             });
         }
+    }
+
+    /// Before a blocking receive claims again: spins, within the thread's
+    /// spin budget, while `tail` says the channel is empty and connected.
+    /// It watches `tail` rather than the slot at `head`, whose block only
+    /// a claim keeps live (see the header).
+    fn spin_while_empty(&self) {
+        let head = normalized(self.head.index.load(Ordering::Relaxed));
+        spin_until(|| {
+            let tail = self.tail.index.load(Ordering::Relaxed);
+            normalized(tail) != head || tail & MARK_BIT != 0
+        });
     }
 
     /// The number of messages in the channel.
