@@ -73,10 +73,10 @@ fn failure_word(f: &Failure) -> &'static str {
 }
 
 /// Runs this binary as a child with `args` (`--cell ...` or `--pacing ...`),
-/// killed after `limit`.
-fn run_child(args: &[String], limit: Duration) -> Result<Measurement, Failure> {
+/// killed after `limit`; `None` if the contender cannot run the cell.
+fn run_child(args: &[String], limit: Duration) -> Result<Option<Measurement>, Failure> {
     let line = cell::run_child(args, latency::MARK, limit)?;
-    Measurement::parse(&line).map_err(Failure::Error)
+    Measurement::parse_cell(&line).map_err(Failure::Error)
 }
 
 /// Parameters of a whole run.
@@ -106,7 +106,7 @@ impl Settings {
     fn per_producer(&self, shape: Shape) -> usize {
         match shape {
             Shape::Paced => self.n_paced,
-            Shape::FullSpeed => self.n_fullspeed,
+            Shape::FullSpeed | Shape::Shared => self.n_fullspeed,
         }
     }
 
@@ -119,7 +119,7 @@ impl Settings {
             Shape::Paced => floor.max(Duration::from_micros(
                 10 * self.n_paced as u64 * self.gap_us,
             )),
-            Shape::FullSpeed => floor,
+            Shape::FullSpeed | Shape::Shared => floor,
         }
     }
 
@@ -155,6 +155,9 @@ struct Row {
     producers: usize,
     runs: Vec<Vec<Measurement>>,
     failures: Vec<Option<Failure>>,
+    /// Per contender: it cannot run this row (`std` has no receiver to
+    /// share).
+    unavailable: Vec<bool>,
 }
 
 impl Row {
@@ -244,6 +247,9 @@ fn table(rows: &[Row]) -> Vec<Vec<String>> {
             ];
             match &row.failures[i] {
                 Some(f) => line.extend((LABELS..HEAD.len()).map(|_| failure_word(f).to_string())),
+                None if row.unavailable[i] => {
+                    line.extend((LABELS..HEAD.len()).map(|_| "N/A".to_string()))
+                }
                 None => line.extend(metric_cells(&row.runs[i])),
             }
             table.push(line);
@@ -352,12 +358,14 @@ fn markdown(
     let _ = writeln!(
         md,
         "- CPU/wall: that CPU time over the wall time, the average number of busy CPUs; \
-         rx CPU/wall: the consumer thread's alone (`CLOCK_THREAD_CPUTIME_ID`). A receiver \
-         that spins through the gaps instead of parking shows rx CPU/wall near 1."
+         rx CPU/wall: the consumer thread's alone (`CLOCK_THREAD_CPUTIME_ID`; in `shared` \
+         rows, the T consumers' together). A receiver that spins through the gaps instead of \
+         parking shows rx CPU/wall near 1."
     );
     let _ = writeln!(
         md,
-        "- hang: killed after its time limit; error: the run panicked or lost messages.\n"
+        "- N/A: the contender cannot run the row (`std` has no receiver to share); hang: killed \
+         after its time limit; error: the run panicked or lost messages.\n"
     );
     if s.quick {
         let _ = writeln!(
@@ -418,6 +426,7 @@ fn parent(args: &[String]) {
                     producers,
                     runs: vec![Vec::new(); CONTENDERS.len()],
                     failures: vec![None; CONTENDERS.len()],
+                    unavailable: vec![false; CONTENDERS.len()],
                 });
             }
         }
@@ -442,7 +451,9 @@ fn parent(args: &[String]) {
                 s.n_paced.to_string(),
                 s.gap_us.to_string(),
             ];
-            match run_child(&args, s.time_limit(Shape::Paced)) {
+            let run = run_child(&args, s.time_limit(Shape::Paced))
+                .and_then(|m| m.ok_or(Failure::Error("the pacing child printed NA".into())));
+            match run {
                 Ok(m) => {
                     eprintln!(
                         "[{:6.1}s] rep {}/{} pacing alone T={}: CPU/wall {:.2}",
@@ -465,14 +476,18 @@ fn parent(args: &[String]) {
             let mut shown = Vec::new();
             for turn in 0..CONTENDERS.len() {
                 let i = (turn + rep) % CONTENDERS.len();
-                if row.failures[i].is_some() {
-                    continue; // hang and error are final
+                if row.failures[i].is_some() || row.unavailable[i] {
+                    continue; // N/A, hang and error are final
                 }
                 let name = CONTENDERS[i].0;
                 let mut args = vec!["--cell".to_string()];
                 args.extend(row.cell_args(name, &s));
                 match run_child(&args, limit) {
-                    Ok(m) => {
+                    Ok(None) => {
+                        shown.push(format!("{name} N/A"));
+                        row.unavailable[i] = true;
+                    }
+                    Ok(Some(m)) => {
                         shown.push(format!(
                             "{name} {}/{}",
                             fmt_num(m.p50_ns as f64 / 1e3),

@@ -93,12 +93,13 @@ enum Kind {
 
 impl Kind {
     /// Every kind, in table order.
-    const ALL: [Kind; 5] = [
+    const ALL: [Kind; 6] = [
         Kind::Throughput(Workload::Spsc),
         Kind::Throughput(Workload::Mpsc),
         Kind::Throughput(Workload::Mpmc),
         Kind::Latency(Shape::Paced),
         Kind::Latency(Shape::FullSpeed),
+        Kind::Latency(Shape::Shared),
     ];
 
     fn id(self) -> &'static str {
@@ -148,8 +149,12 @@ impl Kind {
                  the offered rate T/G can exceed what a channel carries, and the cell \
                  turns into a saturated one"
             }
-            Kind::Latency(_) => {
+            Kind::Latency(Shape::FullSpeed) => {
                 "T producers send back to back, one consumer; on the flavors where a send blocks"
+            }
+            Kind::Latency(Shape::Shared) => {
+                "T producers send back to back, T consumers (cloned receivers) share the \
+                 channel; on the flavors where a send blocks; std has no receiver clone (N/A)"
             }
         }
     }
@@ -378,7 +383,7 @@ impl Settings {
     fn per_producer(&self, shape: Shape) -> usize {
         match shape {
             Shape::Paced => self.n_paced,
-            Shape::FullSpeed => self.n_fullspeed,
+            Shape::FullSpeed | Shape::Shared => self.n_fullspeed,
         }
     }
 
@@ -406,7 +411,7 @@ impl Settings {
             Kind::Latency(Shape::Paced) => first.max(Duration::from_micros(
                 10 * self.n_paced as u64 * self.gap_us,
             )),
-            Kind::Latency(Shape::FullSpeed) => {
+            Kind::Latency(Shape::FullSpeed | Shape::Shared) => {
                 let messages = (row.t * self.n_fullspeed) as u64;
                 first.max(Duration::from_micros(20 * messages))
             }
@@ -463,7 +468,9 @@ fn run_once(row: &Row, i: usize, s: &Settings) -> Result<Sample, End> {
         }
         Kind::Latency(_) => {
             let line = cell::run_child(&args, latency::MARK, limit).map_err(End::Failed)?;
-            let m = Measurement::parse(&line).map_err(|e| End::Failed(Failure::Error(e)))?;
+            let m = Measurement::parse_cell(&line)
+                .map_err(|e| End::Failed(Failure::Error(e)))?
+                .ok_or(End::NotAvailable)?;
             Ok(Sample {
                 ns_per_msg: m.wall_ns as f64 / m.messages as f64,
                 wall_s: m.wall_ns as f64 * 1e-9,
@@ -913,7 +920,7 @@ mod chart {
 
     /// The plot rows: time per message for every kind, and for the latency
     /// kinds p99.9 too, since a paced row's time per message is its schedule.
-    const PLOTS: [(Kind, Metric); 7] = [
+    const PLOTS: [(Kind, Metric); 9] = [
         (Kind::Throughput(Workload::Spsc), Metric::NsPerMsg),
         (Kind::Throughput(Workload::Mpsc), Metric::NsPerMsg),
         (Kind::Throughput(Workload::Mpmc), Metric::NsPerMsg),
@@ -921,6 +928,8 @@ mod chart {
         (Kind::Latency(Shape::Paced), Metric::P999),
         (Kind::Latency(Shape::FullSpeed), Metric::NsPerMsg),
         (Kind::Latency(Shape::FullSpeed), Metric::P999),
+        (Kind::Latency(Shape::Shared), Metric::NsPerMsg),
+        (Kind::Latency(Shape::Shared), Metric::P999),
     ];
 
     type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;

@@ -68,7 +68,8 @@ fn dispatch<M: Message>(contender: &str, w: Workload, f: Flavor, p: Params) -> O
 
 /// Child side of a latency cell: `SHAPE FLAVOR CONTENDER T N GAP_US` (the
 /// arguments after `--cell`). Prints the [`latency::Measurement`] line
-/// (`chan-lat-cell: messages=... ...`).
+/// (`chan-lat-cell: messages=... ...`), or `chan-lat-cell: NA` when the
+/// contender cannot run the shape.
 ///
 /// # Panics
 /// On malformed arguments, and when the workload fails (lost messages).
@@ -77,7 +78,7 @@ pub fn latency_child(args: &[String]) {
     let [shape, flavor, contender, t, n, gap_us, ..] = args else {
         panic!("usage: --cell SHAPE FLAVOR CONTENDER T N GAP_US");
     };
-    let shape = Shape::from_id(shape).expect("unknown workload (paced, fullspeed)");
+    let shape = Shape::from_id(shape).expect("unknown workload (paced, fullspeed, shared)");
     let flavor = Flavor::from_id(flavor).expect("unknown flavor (b0, b1, b1024, unb)");
     let (_, run) = latency::CONTENDERS
         .iter()
@@ -89,7 +90,10 @@ pub fn latency_child(args: &[String]) {
         per_producer: n.parse::<usize>().expect("N").max(1),
         gap_ns: gap_us * 1_000,
     };
-    println!("{}", run(shape, flavor, p));
+    match run(shape, flavor, p) {
+        Some(m) => println!("{m}"),
+        None => println!("{} {}", latency::MARK, latency::NOT_AVAILABLE),
+    }
 }
 
 /// Why a child produced no measurement.

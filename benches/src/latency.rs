@@ -6,7 +6,10 @@
 //! different there. Here producers are paced ([`Shape::Paced`]) so the
 //! consumer waits between messages, which exposes both the wake-up latency and
 //! the CPU a waiting receiver spends; [`Shape::FullSpeed`] is the saturated
-//! counterpart on the small-capacity flavors, where every send may block.
+//! counterpart on the small-capacity flavors, where every send may block, and
+//! [`Shape::Shared`] the same with as many consumers as producers, where a
+//! channel that lets most waiters sleep while two threads pair up shows its
+//! stalled messages in the tail.
 //!
 //! Each workload runs once per call of [`run`], generic over the contender
 //! ([`Channel`]) and on a [`Flavor`] of the throughput harness, so no
@@ -14,7 +17,7 @@
 //! it in a child process per cell so that the process CPU clock covers that
 //! cell alone.
 
-use crate::contenders::{Chan, Channel, Crossbeam, Flume, Kanal, Std};
+use crate::contenders::{Chan, Channel, Crossbeam, Flume, Kanal, MultiConsumer, Std};
 use crate::workloads::Flavor;
 use std::fmt;
 use std::thread;
@@ -23,26 +26,50 @@ use std::thread;
 /// harnesses and by `scripts/perf_latency.sh`).
 pub const MARK: &str = "chan-lat-cell:";
 
-/// Runs one latency cell of one contender.
-pub type Runner = fn(Shape, Flavor, LatParams) -> Measurement;
+/// Runs one latency cell of one contender; `None` when the contender lacks
+/// what the shape needs (a receiver that can be cloned, for
+/// [`Shape::Shared`]).
+pub type Runner = fn(Shape, Flavor, LatParams) -> Option<Measurement>;
 
 /// Contenders in table order, each with its instance of the generic workload:
 /// the one place that maps a name to a type for the latency cells.
 pub const CONTENDERS: [(&str, Runner); 5] = [
-    (Chan::NAME, run::<Chan>),
-    (Crossbeam::NAME, run::<Crossbeam>),
-    (Flume::NAME, run::<Flume>),
-    (Kanal::NAME, run::<Kanal>),
-    (Std::NAME, run::<Std>),
+    (Chan::NAME, run_any::<Chan>),
+    (Crossbeam::NAME, run_any::<Crossbeam>),
+    (Flume::NAME, run_any::<Flume>),
+    (Kanal::NAME, run_any::<Kanal>),
+    (Std::NAME, run_single_consumer::<Std>),
 ];
+
+/// What a cell prints after [`MARK`] instead of a [`Measurement`] when its
+/// [`Runner`] returns `None`.
+pub const NOT_AVAILABLE: &str = "NA";
+
+/// A [`Runner`] for a contender whose receiver can be cloned: every shape.
+fn run_any<C: MultiConsumer>(shape: Shape, flavor: Flavor, p: LatParams) -> Option<Measurement> {
+    Some(match shape {
+        Shape::Shared => run_shared::<C>(flavor, p),
+        _ => run::<C>(shape, flavor, p),
+    })
+}
+
+/// A [`Runner`] for a contender with one receiver: not [`Shape::Shared`].
+fn run_single_consumer<C: Channel>(
+    shape: Shape,
+    flavor: Flavor,
+    p: LatParams,
+) -> Option<Measurement> {
+    (shape != Shape::Shared).then(|| run::<C>(shape, flavor, p))
+}
 
 /// Delay between the start of a paced run and the first deadline, so that
 /// every producer thread has been spawned before the schedule begins.
 const LEAD_IN_NS: u64 = 200_000;
 
-/// A latency workload shape. Both have T producers and one consumer (the
-/// thread that calls [`run`]), so they need only [`Channel`] and every
-/// contender, `std` included, runs them.
+/// A latency workload shape. The first two have T producers and one
+/// consumer (the thread that calls [`run`]), so they need only [`Channel`]
+/// and every contender, `std` included, runs them; [`Shape::Shared`] has T
+/// consumers and needs [`MultiConsumer`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shape {
     /// Every producer sends one message per gap G on an absolute-deadline
@@ -50,17 +77,20 @@ pub enum Shape {
     Paced,
     /// Producers send as fast as the channel lets them.
     FullSpeed,
+    /// As [`Shape::FullSpeed`], with T consumers sharing the channel.
+    Shared,
 }
 
 impl Shape {
     /// Every shape, in table order.
-    pub const ALL: [Shape; 2] = [Shape::Paced, Shape::FullSpeed];
+    pub const ALL: [Shape; 3] = [Shape::Paced, Shape::FullSpeed, Shape::Shared];
 
     /// Name shown in tables and used on the command line of a cell.
     pub fn id(self) -> &'static str {
         match self {
             Shape::Paced => "paced",
             Shape::FullSpeed => "fullspeed",
+            Shape::Shared => "shared",
         }
     }
 
@@ -75,7 +105,7 @@ impl Shape {
     pub fn flavors(self) -> &'static [Flavor] {
         match self {
             Shape::Paced => &Flavor::ALL,
-            Shape::FullSpeed => &[Flavor::Zero, Flavor::One],
+            Shape::FullSpeed | Shape::Shared => &[Flavor::Zero, Flavor::One],
         }
     }
 
@@ -87,6 +117,7 @@ impl Shape {
                  producer i offset by i*G/T), one consumer"
             }
             Shape::FullSpeed => "T producers send back to back, one consumer",
+            Shape::Shared => "T producers send back to back, T consumers share the channel",
         }
     }
 }
@@ -120,7 +151,8 @@ pub struct Measurement {
     pub wall_ns: u64,
     /// User + system CPU time of the whole process over `wall_ns`, ns.
     pub cpu_ns: u64,
-    /// CPU time of the consumer thread alone over `wall_ns`, ns.
+    /// CPU time of the consumer thread alone over `wall_ns` (of all the
+    /// consumers together in [`Shape::Shared`]), ns.
     pub rx_cpu_ns: u64,
 }
 
@@ -141,9 +173,19 @@ impl Measurement {
     }
 
     /// Consumer thread CPU time / wall time: near 1 when the receiver spins
-    /// through the gaps instead of parking.
+    /// through the gaps instead of parking (in [`Shape::Shared`], the
+    /// consumers' time together: up to T).
     pub fn rx_cpu_per_wall(&self) -> f64 {
         self.rx_cpu_ns as f64 / self.wall_ns as f64
+    }
+
+    /// Parses a cell's line: a [`Measurement`], or `None` for
+    /// [`NOT_AVAILABLE`].
+    pub fn parse_cell(line: &str) -> Result<Option<Measurement>, String> {
+        match line.trim().strip_prefix(MARK).map(str::trim) {
+            Some(NOT_AVAILABLE) => Ok(None),
+            _ => Measurement::parse(line).map(Some),
+        }
     }
 
     /// Parses the line [`Measurement`]'s `Display` prints (`MARK` and
@@ -353,38 +395,112 @@ fn nearest_rank(sorted: &[u64], permille: usize) -> u64 {
 /// # Panics
 /// If a message is lost or duplicated.
 pub fn run<C: Channel>(shape: Shape, flavor: Flavor, p: LatParams) -> Measurement {
-    let total = p.producers * p.per_producer;
     let (tx, rx) = flavor.make::<C, Stamped>();
-    let mut latencies: Vec<u64> = Vec::with_capacity(total);
-    let mut seq_sum = 0u64;
-
     let wall0 = monotonic_ns();
     let cpu0 = process_cpu_ns();
     let rx_cpu0 = thread_cpu_ns();
-    thread::scope(|s| {
+    let (latencies, seq_sum) = thread::scope(|s| {
         for i in 0..p.producers {
             let tx = tx.clone();
             s.spawn(move || match shape {
                 Shape::Paced => paced_producer(i, p, wall0, |m| C::send(&tx, m)),
-                Shape::FullSpeed => {
-                    for seq in 0..p.per_producer as u64 {
-                        let sent_ns = monotonic_ns();
-                        C::send(&tx, Stamped { sent_ns, seq });
-                    }
-                }
+                Shape::FullSpeed | Shape::Shared => full_speed_producer(p, |m| C::send(&tx, m)),
             });
         }
         drop(tx);
-        while let Some(m) = C::recv(&rx) {
-            let now = monotonic_ns();
-            latencies.push(now.saturating_sub(m.sent_ns));
-            seq_sum = seq_sum.wrapping_add(m.seq);
-        }
+        consume(p.producers * p.per_producer, || C::recv(&rx))
     });
     let rx_cpu_ns = thread_cpu_ns() - rx_cpu0;
     let cpu_ns = process_cpu_ns() - cpu0;
     let wall_ns = monotonic_ns() - wall0;
+    measurement::<C>(p, latencies, seq_sum, wall_ns, cpu_ns, rx_cpu_ns)
+}
 
+/// The loop of a full-speed producer: its messages back to back, each
+/// stamped right before it is handed to `send`.
+fn full_speed_producer(p: LatParams, mut send: impl FnMut(Stamped)) {
+    for seq in 0..p.per_producer as u64 {
+        let sent_ns = monotonic_ns();
+        send(Stamped { sent_ns, seq });
+    }
+}
+
+/// A consumer's loop: receives until `recv` says the channel is
+/// disconnected and empty; returns each message's latency, taken right
+/// after `recv` returned, and the sum of the sequence numbers. Room for
+/// `expected` samples is reserved up front, so that growing the vector
+/// does not add to a latency.
+fn consume(expected: usize, mut recv: impl FnMut() -> Option<Stamped>) -> (Vec<u64>, u64) {
+    let mut latencies = Vec::with_capacity(expected);
+    let mut seq_sum = 0u64;
+    while let Some(m) = recv() {
+        let now = monotonic_ns();
+        latencies.push(now.saturating_sub(m.sent_ns));
+        seq_sum = seq_sum.wrapping_add(m.seq);
+    }
+    (latencies, seq_sum)
+}
+
+/// [`Shape::Shared`]: as the full-speed shape of [`run`], with T consumer
+/// threads sharing the channel (the calling thread only waits). Each
+/// consumer measures its own CPU time; `rx_cpu_ns` is their sum.
+///
+/// # Panics
+/// If a message is lost or duplicated.
+pub fn run_shared<C: MultiConsumer>(flavor: Flavor, p: LatParams) -> Measurement {
+    let (tx, rx) = flavor.make::<C, Stamped>();
+    let wall0 = monotonic_ns();
+    let cpu0 = process_cpu_ns();
+    let consumers: Vec<(Vec<u64>, u64, u64)> = thread::scope(|s| {
+        for _ in 0..p.producers {
+            let tx = tx.clone();
+            s.spawn(move || full_speed_producer(p, |m| C::send(&tx, m)));
+        }
+        drop(tx);
+        let consumers: Vec<_> = (0..p.producers)
+            .map(|_| {
+                let rx = C::clone_rx(&rx);
+                s.spawn(move || {
+                    let rx_cpu0 = thread_cpu_ns();
+                    // Twice a fair share: consumers rarely get equal shares.
+                    let share = 2 * p.per_producer;
+                    let (latencies, seq_sum) = consume(share, || C::recv(&rx));
+                    (latencies, seq_sum, thread_cpu_ns() - rx_cpu0)
+                })
+            })
+            .collect();
+        drop(rx);
+        consumers
+            .into_iter()
+            .map(|c| c.join().expect("a consumer panicked"))
+            .collect()
+    });
+    let cpu_ns = process_cpu_ns() - cpu0;
+    let wall_ns = monotonic_ns() - wall0;
+    let mut latencies = Vec::with_capacity(p.producers * p.per_producer);
+    let (mut seq_sum, mut rx_cpu_ns) = (0u64, 0u64);
+    for (mine, sum, cpu) in consumers {
+        latencies.extend(mine);
+        seq_sum = seq_sum.wrapping_add(sum);
+        rx_cpu_ns += cpu;
+    }
+    measurement::<C>(p, latencies, seq_sum, wall_ns, cpu_ns, rx_cpu_ns)
+}
+
+/// Checks that every message arrived once and reduces the samples to a
+/// [`Measurement`].
+///
+/// # Panics
+/// If a message is lost or duplicated.
+fn measurement<C: Channel>(
+    p: LatParams,
+    mut latencies: Vec<u64>,
+    seq_sum: u64,
+    wall_ns: u64,
+    cpu_ns: u64,
+    rx_cpu_ns: u64,
+) -> Measurement {
+    let total = p.producers * p.per_producer;
     let per = p.per_producer as u64;
     let expected = (per * per.saturating_sub(1) / 2).wrapping_mul(p.producers as u64);
     assert_eq!(latencies.len(), total, "{}: message count is off", C::NAME);
@@ -435,6 +551,10 @@ mod tests {
             rx_cpu_ns: 7,
         };
         assert_eq!(Measurement::parse(&m.to_string()), Ok(m));
+        assert_eq!(Measurement::parse_cell(&m.to_string()), Ok(Some(m)));
+        let na = format!("{MARK} {NOT_AVAILABLE}");
+        assert_eq!(Measurement::parse_cell(&na), Ok(None));
+        assert!(Measurement::parse(&na).is_err());
     }
 
     #[test]
@@ -446,9 +566,14 @@ mod tests {
         };
         for shape in Shape::ALL {
             for &flavor in shape.flavors() {
-                let m = run::<crate::contenders::Chan>(shape, flavor, p);
-                assert_eq!(m.messages, 100);
-                assert!(m.p50_ns <= m.p99_ns && m.p99_ns <= m.p999_ns && m.p999_ns <= m.max_ns);
+                for (name, run) in CONTENDERS {
+                    let Some(m) = run(shape, flavor, p) else {
+                        assert_eq!((name, shape), (Std::NAME, Shape::Shared));
+                        continue;
+                    };
+                    assert_eq!(m.messages, 100);
+                    assert!(m.p50_ns <= m.p99_ns && m.p99_ns <= m.p999_ns && m.p999_ns <= m.max_ns);
+                }
             }
         }
         let m = pacing_only(p);
