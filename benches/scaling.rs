@@ -773,7 +773,7 @@ fn summary(rows: &[Row], s: &Settings) -> String {
     }
     let _ = writeln!(
         out,
-        "\nCells compared on time per message: spsc (T = 1 only), mpsc, mpmc and fullspeed; \
+        "\nCells compared on time per message: spsc (T = 1 only), mpsc, mpmc, fullspeed and shared; \
          paced cells, whose rate is set by their schedule, are compared on p99.9 only."
     );
     out
