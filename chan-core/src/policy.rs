@@ -303,13 +303,26 @@ std::thread_local! {
 /// Yielding through an idle gap burns a core for nothing, so such yields
 /// are rationed; yields that ran other threads are not. The ration adapts
 /// per thread, as [`SpinBudget`] does: a wait that ended during its idle
-/// yields doubles it (the partner tends to come back within it), one that
-/// ran out of it halves it (the partner tends to stay away: idle gaps),
+/// yields doubles it (the partner tends to come back within it), one whose
+/// idle yields did not catch the partner halves it (the partner tends to
+/// stay away: idle gaps), whether the budget or the rounds ran out first,
 /// between `IDLE_YIELD_MIN_US` and `IDLE_YIELD_MAX_US`.
-pub fn yield_until(
+pub fn yield_until(rounds: u32, deadline: Option<Instant>, ready: impl FnMut() -> bool) -> bool {
+    yield_rationed(rounds, deadline, ready, || {
+        let before = Instant::now();
+        crate::probes::count(crate::probes::Event::Yield);
+        yield_now();
+        before.elapsed()
+    })
+}
+
+/// [`yield_until`] with the yield given: `yield_once` yields and returns how
+/// long that took (a stand-in in the unit tests).
+fn yield_rationed(
     rounds: u32,
     deadline: Option<Instant>,
     mut ready: impl FnMut() -> bool,
+    mut yield_once: impl FnMut() -> Duration,
 ) -> bool {
     if rounds == 0 {
         return false;
@@ -320,7 +333,9 @@ pub fn yield_until(
     });
     let budget = Duration::from_micros(u64::from(budget_us));
     let learn = |us: u32| IDLE_YIELD_US.with(|budget| budget.set(us));
+    let shrink = || learn((budget_us / 2).max(IDLE_YIELD_MIN_US));
     let mut idle = Duration::ZERO;
+    let mut idle_yields = 0u32;
     for _ in 0..rounds {
         if ready() {
             if idle > Duration::ZERO {
@@ -328,20 +343,26 @@ pub fn yield_until(
             }
             return true;
         }
-        let before = Instant::now();
-        if deadline.is_some_and(|deadline| before >= deadline) {
+        if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
             return false;
         }
-        crate::probes::count(crate::probes::Event::Yield);
-        yield_now();
-        let took = before.elapsed();
+        let took = yield_once();
         if took < IDLE_YIELD {
             idle += took;
+            idle_yields += 1;
             if idle >= budget {
-                learn((budget_us / 2).max(IDLE_YIELD_MIN_US));
+                shrink();
                 return ready();
             }
         }
+    }
+    // The rounds ran out first, mostly on idle yields: an idle gap longer
+    // than the rounds. Without this, a budget grown past what the rounds
+    // last would never shrink again: every idle gap would get the rounds'
+    // worth of yields and then its park anyway. Rounds that mostly ran
+    // other threads teach nothing (the partner may be one of them).
+    if idle_yields > rounds / 2 {
+        shrink();
     }
     false
 }

@@ -120,3 +120,80 @@ fn idle_yields_are_rationed() {
     assert!(!ready);
     assert!(calls < u64::from(u32::MAX));
 }
+
+/// The idle budget of the calling thread, in microseconds (0 before use).
+fn idle_budget_us() -> u32 {
+    IDLE_YIELD_US.with(std::cell::Cell::get)
+}
+
+/// A stand-in yield that found nothing else to run.
+fn idle_yield() -> Duration {
+    Duration::from_nanos(500)
+}
+
+/// The idle budget learns from every wait that yielded idly: doubled when
+/// the wait ended during its yields, halved when they did not catch the
+/// partner, whether the budget or the rounds (mostly idle) ran out first.
+/// A budget that
+/// only a budget run-out could shrink would stay at its maximum once the
+/// rounds last less than it (64 yields of half a microsecond against
+/// 64 us), and every idle gap would pay the rounds' yields and a park.
+#[test]
+fn the_idle_budget_follows_what_idle_yields_achieve() {
+    std::thread::spawn(|| {
+        // Caught after two idle yields: doubled, up to the maximum.
+        let caught_after = |yields: u32| {
+            let mut calls = 0;
+            yield_rationed(
+                100,
+                None,
+                || {
+                    calls += 1;
+                    calls > yields
+                },
+                idle_yield,
+            )
+        };
+        assert!(caught_after(2));
+        assert_eq!(idle_budget_us(), IDLE_YIELD_MIN_US * 8);
+        for _ in 0..8 {
+            assert!(caught_after(2));
+        }
+        assert_eq!(idle_budget_us(), IDLE_YIELD_MAX_US);
+
+        // The rounds run out first (64 half-microsecond yields against a
+        // 64 us budget): halved.
+        assert!(!yield_rationed(64, None, || false, idle_yield));
+        assert_eq!(idle_budget_us(), IDLE_YIELD_MAX_US / 2);
+
+        // The budget runs out first: halved, down to the minimum.
+        for _ in 0..8 {
+            assert!(!yield_rationed(u32::MAX, None, || false, idle_yield));
+        }
+        assert_eq!(idle_budget_us(), IDLE_YIELD_MIN_US);
+
+        // Rounds that mostly ran other threads teach nothing: the partner
+        // may be one of them.
+        let busy = || Duration::from_millis(1);
+        assert!(!yield_rationed(64, None, || false, busy));
+        assert_eq!(idle_budget_us(), IDLE_YIELD_MIN_US);
+        for _ in 0..8 {
+            assert!(caught_after(2));
+        }
+        let budget = idle_budget_us();
+        assert_eq!(budget, IDLE_YIELD_MAX_US);
+        let mut turn = 0;
+        let mostly_busy = || {
+            turn += 1;
+            if turn % 3 == 0 {
+                idle_yield()
+            } else {
+                busy()
+            }
+        };
+        assert!(!yield_rationed(64, None, || false, mostly_busy));
+        assert_eq!(idle_budget_us(), budget);
+    })
+    .join()
+    .unwrap();
+}
