@@ -17,10 +17,9 @@
 //!   message; a blocked receiver's packet lives on its stack and is empty.
 //!   When woken with `Selected::Operation`, the blocked thread waits for the
 //!   state to leave `PENDING` and only then lets its stack frame go.
-//!   Blocking first yields the processor, re-checking the selection, up to
-//!   `PRE_YIELDS` times, and only then waits in `Context::wait_until` (spin,
-//!   yield, park): a rendezvous partner is usually due within microseconds,
-//!   and with more runnable threads than cores it often needs this very core.
+//!   It waits in `Context::wait_until` (spin, yield, park) as a blocked
+//!   operation of every flavor does, so its yields through an idle gap are
+//!   rationed the same way.
 //! - A select registration (`SelectHandle::register`) does not know whether
 //!   its operation will be the one completed, and completion happens after
 //!   the registering frame returns, so its packet is allocated on the heap
@@ -487,7 +486,7 @@ impl<T> Channel<T> {
             }
             drop(inner);
 
-            let selected = block(cx, deadline);
+            let selected = cx.wait_until(deadline);
             if let Selected::Operation(_) = selected {
                 // SAFETY: the packet is alive (this frame); the partner that
                 // selected us stores the state as its last access.
@@ -683,21 +682,6 @@ enum Waited<T> {
     Retry(Option<T>),
     /// Nobody selected it: timed out or disconnected.
     Unselected(Selected, Option<T>),
-}
-
-/// Times a blocked plain send or receive yields the processor (re-checking
-/// its selection in between) before it falls back to `Context::wait_until`.
-const PRE_YIELDS: u32 = if cfg!(loom) { 0 } else { 128 };
-
-/// Waits until a partner selects the blocked operation (or `deadline`).
-///
-/// A rendezvous partner usually arrives within microseconds, and with more
-/// runnable threads than cores it is often waiting for this very core: so
-/// the waiter yields at once, without spinning first, and only then goes
-/// through `wait_until` (brief spinning, more yields, then parking).
-fn block(cx: &Context, deadline: Option<Instant>) -> Selected {
-    cx.yield_while_waiting(PRE_YIELDS, deadline)
-        .unwrap_or_else(|| cx.wait_until(deadline))
 }
 
 /// One side of a zero channel, for the select engine. The two sides are
