@@ -305,8 +305,8 @@ std::thread_local! {
 /// per thread, as [`SpinBudget`] does: a wait that ended during its idle
 /// yields doubles it (the partner tends to come back within it), one whose
 /// idle yields did not catch the partner halves it (the partner tends to
-/// stay away: idle gaps), whether the budget or the rounds ran out first,
-/// between `IDLE_YIELD_MIN_US` and `IDLE_YIELD_MAX_US`.
+/// stay away: idle gaps), whether the budget or the rounds (mostly idle
+/// ones) ran out first, between `IDLE_YIELD_MIN_US` and `IDLE_YIELD_MAX_US`.
 pub fn yield_until(rounds: u32, deadline: Option<Instant>, ready: impl FnMut() -> bool) -> bool {
     yield_rationed(rounds, deadline, ready, || {
         let before = Instant::now();
