@@ -288,12 +288,13 @@ impl Context {
     pub fn wait_until(&self, deadline: Option<Instant>) -> Selected {
         // A selection never reverts to `Waiting`, so reading it again after
         // the spin caught it gives the same value.
-        if crate::policy::spin_until(|| self.selected() != Selected::Waiting) {
+        let has_selection = || self.selected() != Selected::Waiting;
+        if crate::policy::spin_until(has_selection) {
             return self.selected();
         }
         self.inner.asleep.store(true, Ordering::Relaxed);
-        if let Some(selected) = self.yield_while_waiting(Self::YIELD_ROUNDS, deadline) {
-            return selected;
+        if crate::policy::yield_until(Self::YIELD_ROUNDS, deadline, has_selection) {
+            return self.selected();
         }
         loop {
             let selected = self.selected();
@@ -314,18 +315,6 @@ impl Context {
                     park_timeout(deadline - now);
                 }
             }
-        }
-    }
-
-    /// Yields the processor while the state is `Waiting`, up to `rounds`
-    /// times and as [`yield_until`](crate::policy::yield_until) rations idle
-    /// yields; returns the selection once there is one, or `None` when the
-    /// yielding ends first (or at the deadline).
-    pub fn yield_while_waiting(&self, rounds: u32, deadline: Option<Instant>) -> Option<Selected> {
-        if crate::policy::yield_until(rounds, deadline, || self.selected() != Selected::Waiting) {
-            Some(self.selected())
-        } else {
-            None
         }
     }
 

@@ -308,21 +308,21 @@ std::thread_local! {
 /// stay away: idle gaps), whether the budget or the rounds (mostly idle
 /// ones) ran out first, between `IDLE_YIELD_MIN_US` and `IDLE_YIELD_MAX_US`.
 pub fn yield_until(rounds: u32, deadline: Option<Instant>, ready: impl FnMut() -> bool) -> bool {
-    yield_rationed(rounds, deadline, ready, || {
-        let before = Instant::now();
+    yield_rationed(rounds, deadline, ready, |before| {
         crate::probes::count(crate::probes::Event::Yield);
         yield_now();
         before.elapsed()
     })
 }
 
-/// [`yield_until`] with the yield given: `yield_once` yields and returns how
-/// long that took (a stand-in in the unit tests).
+/// [`yield_until`] with the yield given: `yield_once(before)` yields and
+/// returns how long that took since `before`, the time read for the
+/// deadline check (a stand-in in the unit tests).
 fn yield_rationed(
     rounds: u32,
     deadline: Option<Instant>,
     mut ready: impl FnMut() -> bool,
-    mut yield_once: impl FnMut() -> Duration,
+    mut yield_once: impl FnMut(Instant) -> Duration,
 ) -> bool {
     if rounds == 0 {
         return false;
@@ -343,10 +343,11 @@ fn yield_rationed(
             }
             return true;
         }
-        if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+        let before = Instant::now();
+        if deadline.is_some_and(|deadline| before >= deadline) {
             return false;
         }
-        let took = yield_once();
+        let took = yield_once(before);
         if took < IDLE_YIELD {
             idle += took;
             idle_yields += 1;

@@ -127,7 +127,7 @@ fn idle_budget_us() -> u32 {
 }
 
 /// A stand-in yield that found nothing else to run.
-fn idle_yield() -> Duration {
+fn idle_yield(_before: Instant) -> Duration {
     Duration::from_nanos(500)
 }
 
@@ -174,7 +174,7 @@ fn the_idle_budget_follows_what_idle_yields_achieve() {
 
         // Rounds that mostly ran other threads teach nothing: the partner
         // may be one of them.
-        let busy = || Duration::from_millis(1);
+        let busy = |_before: Instant| Duration::from_millis(1);
         assert!(!yield_rationed(64, None, || false, busy));
         assert_eq!(idle_budget_us(), IDLE_YIELD_MIN_US);
         for _ in 0..8 {
@@ -183,12 +183,12 @@ fn the_idle_budget_follows_what_idle_yields_achieve() {
         let budget = idle_budget_us();
         assert_eq!(budget, IDLE_YIELD_MAX_US);
         let mut turn = 0;
-        let mostly_busy = || {
+        let mostly_busy = |before: Instant| {
             turn += 1;
             if turn % 3 == 0 {
-                idle_yield()
+                idle_yield(before)
             } else {
-                busy()
+                busy(before)
             }
         };
         assert!(!yield_rationed(64, None, || false, mostly_busy));

@@ -1178,7 +1178,8 @@ impl<T> Channel<T> {
 
     /// The common case of a receive, for the handle's inlined dispatch: a
     /// message is there and the claim wins. `None` (empty, a lost race,
-    /// disconnected) sends the caller to `recv`, which decides again.
+    /// disconnected) sends the caller to `recv_blocking`, which decides
+    /// again.
     #[inline]
     pub(crate) fn recv_fast(&self) -> Option<T> {
         let mut token = self.claim_head()?;
