@@ -260,6 +260,9 @@ impl<T> Block<T> {
     /// `block` came from `alloc`, is owned by the caller and is not used
     /// again.
     unsafe fn free(block: *mut Block<T>) {
+        #[cfg(loom)]
+        // SAFETY: the caller owns the block, by the contract above.
+        unsafe { &*block }.check_owned();
         // SAFETY: `alloc` allocated it with `Block<T>`'s layout through the
         // global allocator, exactly as a `Box<Block<T>>` would; dropping the
         // box drops no message (`MaybeUninit`).
@@ -323,8 +326,25 @@ impl<T> Block<T> {
         }
     }
 
+    /// Under loom, writes every message cell (a write that changes
+    /// nothing), so that a model fails with a causality violation unless
+    /// every sender's and receiver's access to the block happened before
+    /// the caller's reset or free: the ownership `all_read`'s acquires
+    /// give a releasing receiver, checked on every slot and not only on
+    /// the slots a model's later sends happen to reuse.
+    #[cfg(loom)]
+    fn check_owned(&self) {
+        for group in &self.groups {
+            for msg in &group.msgs {
+                msg.with_mut(|_| ());
+            }
+        }
+    }
+
     /// Makes a fully released block empty again, for reuse.
     fn reset(&self) {
+        #[cfg(loom)]
+        self.check_owned();
         self.next.store(ptr::null_mut(), Ordering::Relaxed);
         self.next_deferred.store(ptr::null_mut(), Ordering::Relaxed);
         for group in &self.groups {
