@@ -34,22 +34,6 @@ pub fn park_timeout(_timeout: std::time::Duration) {
     loom::thread::yield_now()
 }
 
-/// Orders a preceding `SeqCst` store before a following `SeqCst` load on
-/// the same thread.
-///
-/// The wait queues' lost-wake-up guard is a store-buffering pair: a waiter
-/// stores "someone waits" then loads the channel state; a notifier changes
-/// the state then loads "someone waits". Real builds rely on the single total
-/// order of `SeqCst` operations, which forbids both loads missing the other
-/// store, and need nothing more. Loom models `SeqCst` accesses only as
-/// acquire/release, so under loom an explicit `SeqCst` fence (which loom does
-/// model) restores the guarantee.
-#[inline(always)]
-pub fn store_load_fence() {
-    #[cfg(loom)]
-    fence(Ordering::SeqCst);
-}
-
 /// Tells the processor (or loom) that this thread is spinning.
 #[inline]
 pub fn spin_loop() {

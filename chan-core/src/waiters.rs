@@ -11,7 +11,9 @@
 //! unparked under it (`select_one`, `disconnect`).
 
 use crate::context::{Context, Operation, Selected};
-use crate::sync::{fence, store_load_fence, AtomicBool, Mutex, Ordering};
+#[cfg(not(loom))]
+use crate::sync::fence;
+use crate::sync::{AtomicBool, Mutex, Ordering};
 use std::ptr;
 
 /// One registered operation.
@@ -239,6 +241,10 @@ pub struct SyncWaiters {
     /// selects) wait. A stale value only costs a handoff that the
     /// caller's ordinary path then makes up for (`notify_with`).
     has_packets: AtomicBool,
+    /// Under loom, the location of the lost-wake-up guard's ordering (see
+    /// `store_load_barrier`).
+    #[cfg(loom)]
+    guard: crate::sync::AtomicUsize,
 }
 
 impl Default for SyncWaiters {
@@ -254,7 +260,31 @@ impl SyncWaiters {
             queue: Mutex::new(Waiters::new()),
             is_empty: AtomicBool::new(true),
             has_packets: AtomicBool::new(false),
+            #[cfg(loom)]
+            guard: crate::sync::AtomicUsize::new(0),
         }
+    }
+
+    /// Orders the caller's preceding `SeqCst` store or read-modify-write
+    /// before its following `SeqCst` load, in the lost-wake-up guard.
+    ///
+    /// The guard is a store-buffering pair: a registrant stores "someone
+    /// waits" then looks at the channel; a notifier changes the channel
+    /// then loads "someone waits". Real builds rely on the single total
+    /// order of `SeqCst` operations, which forbids both loads missing the
+    /// other's store, and need nothing here. Loom models `SeqCst` accesses
+    /// only as acquire/release, so under loom both parties make an
+    /// acquire-release read-modify-write of this queue's `guard`: the later
+    /// of the two reads the earlier's value and so sees what the earlier
+    /// stored before it. A `SeqCst` fence would restore the guarantee too,
+    /// but loom makes every `SeqCst` fence synchronise with every earlier
+    /// one in any thread, which gives the models orderings real builds
+    /// lack and hid a missing acquire elsewhere (the list flavor's spare
+    /// block handoff) from them.
+    #[inline(always)]
+    fn store_load_barrier(&self) {
+        #[cfg(loom)]
+        self.guard.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Registers a blocked operation.
@@ -279,7 +309,7 @@ impl SyncWaiters {
 
     /// Adds a waiter or observer under the lock with `add`, then clears
     /// `is_empty`: the waiter's half of the lost-wake-up guard (see
-    /// `store_load_fence`). This `SeqCst` store comes before the caller's
+    /// `store_load_barrier`). This `SeqCst` store comes before the caller's
     /// next look at the channel, and a notifier changes the channel before
     /// it loads `is_empty`, so one of the two sees the other.
     ///
@@ -300,11 +330,14 @@ impl SyncWaiters {
         if self.is_empty.load(Ordering::Relaxed) {
             self.is_empty.store(false, Ordering::SeqCst);
         } else {
+            // Under loom the barrier below plays this fence's part (and a
+            // loom fence would synchronise more than a real one).
+            #[cfg(not(loom))]
             fence(Ordering::SeqCst);
         }
         self.publish_packets(&queue);
         drop(queue);
-        store_load_fence();
+        self.store_load_barrier();
     }
 
     /// Under the lock, after a removal: publishes the queue's new state
@@ -344,7 +377,7 @@ impl SyncWaiters {
     /// the waiter's re-check sees the change or this load sees the waiter).
     #[inline]
     pub fn notify(&self) {
-        store_load_fence();
+        self.store_load_barrier();
         if !self.is_empty.load(Ordering::SeqCst) {
             self.notify_slow();
         }
@@ -366,7 +399,7 @@ impl SyncWaiters {
     /// on the packet (complete the operation, or tell the waiter to retry).
     #[inline]
     pub fn notify_with<F: FnOnce(*mut (), bool)>(&self, complete: F) {
-        store_load_fence();
+        self.store_load_barrier();
         if !self.is_empty.load(Ordering::SeqCst) {
             self.notify_with_slow(complete);
         }
