@@ -78,6 +78,38 @@ fn receiver_and_sender_cross_a_block_end() {
 }
 
 #[test]
+fn two_senders_cross_a_block_end() {
+    // With one slot left in the first block, the sender that claims it
+    // installs the second block while the other sends into that block:
+    // whichever loads the moved `tail` must also see the new block
+    // pointer (published before `tail` moves on), or it writes into the
+    // first block over a message not yet received.
+    model(2, || {
+        let chan = LoomArc::new(Channel::new());
+        for i in 0..BLOCK_CAP - 1 {
+            chan.try_send(i).unwrap();
+        }
+        let senders: Vec<_> = [BLOCK_CAP - 1, BLOCK_CAP]
+            .into_iter()
+            .map(|msg| {
+                let chan = chan.clone();
+                thread::spawn(move || chan.try_send(msg).unwrap())
+            })
+            .collect();
+        for sender in senders {
+            sender.join().unwrap();
+        }
+        for i in 0..BLOCK_CAP - 1 {
+            assert_eq!(chan.try_recv(), Ok(i));
+        }
+        let mut last = [chan.try_recv().unwrap(), chan.try_recv().unwrap()];
+        last.sort_unstable();
+        assert_eq!(last, [BLOCK_CAP - 1, BLOCK_CAP]);
+        assert_eq!(chan.try_recv(), Err(TryRecvError::Empty));
+    });
+}
+
+#[test]
 fn receivers_disconnect_while_a_sender_crosses_a_block_end() {
     model(2, || {
         let drops = LoomArc::new(LoomAtomicUsize::new(0));
