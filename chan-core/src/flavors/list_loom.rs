@@ -110,6 +110,33 @@ fn two_senders_cross_a_block_end() {
 }
 
 #[test]
+fn two_receivers_cross_a_block_end() {
+    // The receiver that claims the first block's last slot moves `head`
+    // to the second block (pointer first, then index) while the other
+    // receives from the second block: whichever loads the moved `head`
+    // must also see the new block pointer.
+    model(2, || {
+        let chan = LoomArc::new(Channel::new());
+        for i in 0..BLOCK_CAP + 1 {
+            chan.try_send(i).unwrap();
+        }
+        for i in 0..BLOCK_CAP - 1 {
+            assert_eq!(chan.try_recv(), Ok(i));
+        }
+        let receivers: Vec<_> = (0..2)
+            .map(|_| {
+                let chan = chan.clone();
+                thread::spawn(move || chan.try_recv().unwrap())
+            })
+            .collect();
+        let mut got: Vec<usize> = receivers.into_iter().map(|r| r.join().unwrap()).collect();
+        got.sort_unstable();
+        assert_eq!(got, [BLOCK_CAP - 1, BLOCK_CAP]);
+        assert_eq!(chan.try_recv(), Err(TryRecvError::Empty));
+    });
+}
+
+#[test]
 fn receivers_disconnect_while_a_sender_crosses_a_block_end() {
     model(2, || {
         let drops = LoomArc::new(LoomAtomicUsize::new(0));
