@@ -589,6 +589,66 @@ fn list_recv_many_races_send_all() {
     recv_many_races_send_all(unbounded);
 }
 
+/// A `send_all` racing the single send that takes a list block's last
+/// slot and installs the next block: a batch that loads the moved `tail`
+/// must also see the new block, or it writes over the first block.
+#[test]
+fn list_send_all_races_a_block_install() {
+    model(2, || {
+        let (s, r) = unbounded();
+        for i in 0..LIST_BLOCK - 1 {
+            s.send(i).unwrap();
+        }
+        let other = s.clone();
+        let single = thread::spawn(move || other.send(LIST_BLOCK - 1).unwrap());
+        s.send_all([100, 101]).unwrap();
+        single.join().unwrap();
+        drop(s);
+        let got: Vec<u32> = r.iter().collect();
+        assert_eq!(got.len(), LIST_BLOCK as usize + 2);
+        assert!(got[..LIST_BLOCK as usize - 1]
+            .iter()
+            .copied()
+            .eq(0..LIST_BLOCK - 1));
+        let mut rest = got[LIST_BLOCK as usize - 1..].to_vec();
+        rest.sort_unstable();
+        assert_eq!(rest, [LIST_BLOCK - 1, 100, 101]);
+    });
+}
+
+/// A `recv_many` claiming the slots before a list block's last one while
+/// a single receive takes that last slot, moves `head` on and releases the
+/// block: the batch's reads must happen before the release (its `read`
+/// flags, with release), or the block's reuse races them.
+#[test]
+fn list_recv_many_races_a_block_release() {
+    model(2, || {
+        let (s, r) = unbounded();
+        for i in 0..LIST_BLOCK + 1 {
+            s.send(i).unwrap();
+        }
+        for i in 0..LIST_BLOCK - 3 {
+            assert_eq!(r.recv(), Ok(i));
+        }
+        let other = r.clone();
+        let batch = thread::spawn(move || {
+            let mut got = Vec::new();
+            other.recv_many(&mut got, 2).unwrap();
+            got
+        });
+        let mut got = vec![r.recv().unwrap(), r.recv().unwrap()];
+        got.extend(batch.join().unwrap());
+        while let Ok(msg) = r.try_recv() {
+            got.push(msg);
+        }
+        got.sort_unstable();
+        assert_eq!(
+            got,
+            [LIST_BLOCK - 3, LIST_BLOCK - 2, LIST_BLOCK - 1, LIST_BLOCK]
+        );
+    });
+}
+
 /// Two receivers block on one channel while sends race them. The second
 /// to register finds the wait queue already marked non-empty and does not
 /// write the flag again (a fence takes the store's place in the
