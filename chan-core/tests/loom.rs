@@ -723,6 +723,30 @@ fn array_try_recv_many_races_sends() {
     try_recv_many_races_sends(|| bounded(2));
 }
 
+/// A batch receive frees the slots it read for the next lap's senders: a
+/// sender that polls with `try_send` (so no wait queue's lock orders it
+/// after the receiver) writes into a freed slot only after the batch's
+/// read of it, ordered by the stamp the batch stores with release.
+#[test]
+fn array_recv_many_frees_slots_for_a_polling_sender() {
+    model(2, || {
+        let (s, r) = bounded(2);
+        s.send(1).unwrap();
+        s.send(2).unwrap();
+        let receiver = thread::spawn(move || {
+            let mut got = Vec::new();
+            r.recv_many(&mut got, 2).unwrap();
+            (r, got)
+        });
+        while s.try_send(3).is_err() {
+            thread::yield_now();
+        }
+        let (r, mut got) = receiver.join().unwrap();
+        got.extend(r.try_iter());
+        assert_eq!(got, [1, 2, 3]);
+    });
+}
+
 #[test]
 fn list_try_recv_many_races_sends() {
     try_recv_many_races_sends(unbounded);
