@@ -142,6 +142,30 @@ pub fn spin_until(mut ready: impl FnMut() -> bool) -> bool {
     false
 }
 
+/// Spins until `ready()` holds, for at most the longest spin budget
+/// (`SpinBudget::max`), and not at all while the current thread's budget
+/// is spent (its partners lately did not run while it spun); true if
+/// `ready()` held in time. It neither counts as a wait nor teaches the
+/// budget: it is for a thread that could go on now but would rather let
+/// a running partner get further ahead first, and whose real wait (a
+/// [`spin_until`]) follows if it does not.
+pub fn spin_briefly_until(mut ready: impl FnMut() -> bool) -> bool {
+    #[cfg(not(loom))]
+    let spins = match SPIN_STATE.try_with(|state| state.get().0) {
+        Ok(0) | Err(_) => 0,
+        Ok(_) => SpinBudget::max(),
+    };
+    #[cfg(loom)]
+    let spins = 1;
+    for _ in 0..spins {
+        spin_loop();
+        if ready() {
+            return true;
+        }
+    }
+    false
+}
+
 /// The time one wait-loop spin (a spin hint) takes on this processor, in
 /// nanoseconds: the fastest of a few timed runs, so that a preemption
 /// during one does not count.

@@ -46,6 +46,40 @@ fn spin_budget_bound_is_a_time() {
 }
 
 #[test]
+fn spin_briefly_until_spins_only_with_a_budget_and_teaches_nothing() {
+    std::thread::spawn(|| {
+        let state = || SPIN_STATE.with(|state| state.get());
+        // A spent budget: no spin, not even a look.
+        let mut checks = 0;
+        assert!(!spin_briefly_until(|| {
+            checks += 1;
+            true
+        }));
+        assert_eq!(checks, 0);
+        // With a budget it spins up to the longest budget, whatever this
+        // thread's is, and leaves the budget and the count of waits alone.
+        SpinBudget::current().caught(1);
+        let before = state();
+        assert_eq!(before.0, capped(2));
+        let mut checks = 0;
+        assert!(!spin_briefly_until(|| {
+            checks += 1;
+            false
+        }));
+        assert_eq!(checks, SpinBudget::max());
+        let mut checks = 0;
+        assert!(spin_briefly_until(|| {
+            checks += 1;
+            checks == 3
+        }));
+        assert_eq!(checks, 3);
+        assert_eq!(state(), before);
+    })
+    .join()
+    .unwrap();
+}
+
+#[test]
 fn spin_until_spins_within_the_budget_and_teaches_it() {
     std::thread::spawn(|| {
         let budget = || SPIN_STATE.with(|state| state.get().0);

@@ -8,8 +8,9 @@
 //!
 //! Workloads: one producer and one consumer through `unbounded()` and
 //! `bounded(1)`, four producers into one consumer through `bounded(1)`, and
-//! four producers each into a `bounded(1)` of its own, one consumer
-//! selecting over the four (the comparison harness's `select_rx`).
+//! four producers each into a channel of its own, one consumer selecting
+//! over the four (the comparison harness's `select_rx`), through
+//! `bounded(1)`, `bounded(1024)` and `unbounded()`.
 //! Each runs REPS times (default 20); the table gives the median and the
 //! worst repetition of each figure, since the slow states come and go from
 //! run to run.
@@ -138,6 +139,18 @@ fn main() {
         (
             "select over 4 bounded(1), 4 producers",
             Some(1),
+            4,
+            Receive::Select,
+        ),
+        (
+            "select over 4 bounded(1024), 4 producers",
+            Some(1024),
+            4,
+            Receive::Select,
+        ),
+        (
+            "select over 4 unbounded, 4 producers",
+            None,
             4,
             Receive::Select,
         ),

@@ -46,6 +46,61 @@ fn next_position_steps_through_each_lap() {
 }
 
 #[test]
+fn position_after_counts_slots_across_the_lap_end() {
+    for cap in [1usize, 3, 8, 10, 1024] {
+        let chan = Channel::<u8>::with_capacity(cap);
+        let mut start = 0u64;
+        for _ in 0..2 * cap + 1 {
+            let mut stepped = start;
+            for steps in 0..cap as u64 {
+                assert_eq!(chan.position_after(start, steps), stepped, "cap {cap}");
+                stepped = chan.next_position(stepped);
+            }
+            start = chan.next_position(start);
+        }
+    }
+}
+
+#[test]
+fn the_room_run_spans_two_lines_of_small_slots_only() {
+    // 16-byte slots (a u64 stamp and a word): eight to two lines.
+    assert_eq!(room_run(16, 1024), 8);
+    assert_eq!(room_run(8, 1024), 16);
+    // At most a quarter of the ring, and nothing under two slots.
+    assert_eq!(room_run(16, 16), 4);
+    assert_eq!(room_run(16, 7), 0);
+    assert_eq!(room_run(16, 1), 0);
+    // Slots of a line or more do not share lines with their neighbours.
+    assert_eq!(room_run(72, 1024), 0);
+    assert_eq!(room_run(64, 1024), 0);
+    assert_eq!(
+        Channel::<usize>::with_capacity(1024).room_run,
+        room_run(mem::size_of::<Slot<usize>>(), 1024)
+    );
+}
+
+#[test]
+fn a_full_sender_takes_a_single_freed_slot() {
+    // The sender would like `room_run` slots free before it writes; the
+    // receiver frees one and then waits for that very message, so the
+    // sender must settle for the one slot.
+    let chan = StdArc::new(Channel::<usize>::with_capacity(64));
+    assert!(chan.room_run >= 2);
+    for i in 0..64 {
+        chan.send(i, None).unwrap();
+    }
+    let sender = {
+        let chan = chan.clone();
+        std::thread::spawn(move || chan.send(64, None).unwrap())
+    };
+    assert_eq!(chan.recv(None), Ok(0));
+    sender.join().unwrap();
+    for i in 1..=64 {
+        assert_eq!(chan.recv(None), Ok(i));
+    }
+}
+
+#[test]
 fn one_slot_ring_alternates_across_laps() {
     let chan = Channel::with_capacity(1);
     for i in 0..10 {
