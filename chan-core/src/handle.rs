@@ -12,7 +12,12 @@ use std::time::Instant;
 
 /// The reservation made by a successful `try_select`/`accept`; one field per
 /// flavor, only the one of the reserving flavor is meaningful.
+///
+/// `repr(C)` keeps the two-word tokens at multiples of 16 bytes from the
+/// start, where a move of the whole `Token` loads each in one piece (see
+/// [`TokenWords`]).
 #[derive(Debug, Default)]
+#[repr(C)]
 pub struct Token {
     /// Array flavor: the reserved slot and its stamp.
     pub array: crate::flavors::array::ArrayToken,
@@ -22,6 +27,65 @@ pub struct Token {
     pub zero: crate::flavors::zero::ZeroToken,
     /// Timer flavors (`at`, `tick`): the instant delivered.
     pub timer: Option<Instant>,
+}
+
+/// The two words of the array and list flavors' reservations (an address
+/// and a number), written by [`TokenWords::store`] in one 16-byte store
+/// where the processor has one.
+///
+/// The select engine moves the whole `Token` right after a flavor writes
+/// its reservation, in 16-byte loads, and a load that spans two smaller
+/// stores still in flight cannot take its data from them: it waits until
+/// they reach the cache. Addresses are kept as integers with their
+/// provenance exposed, so that both words are plain numbers.
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C)]
+pub struct TokenWords {
+    address: u64,
+    number: u64,
+}
+
+impl TokenWords {
+    /// Words holding `pointer` and `number`.
+    #[inline]
+    pub(crate) fn new<P>(pointer: *const P, number: u64) -> TokenWords {
+        TokenWords {
+            // A pointer-to-integer cast, which exposes the provenance.
+            address: pointer as usize as u64,
+            number,
+        }
+    }
+
+    /// The pointer these words hold (null for `default()`).
+    #[inline]
+    pub(crate) fn pointer<P>(&self) -> *mut P {
+        // An integer-to-pointer cast, which takes the exposed provenance.
+        self.address as usize as *mut P
+    }
+
+    /// The number these words hold.
+    #[inline]
+    pub(crate) fn number(&self) -> u64 {
+        self.number
+    }
+
+    /// Overwrites `self` with `words` in one store (see the type).
+    #[inline(always)]
+    pub(crate) fn store(&mut self, words: TokenWords) {
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        // SAFETY: SSE2 is enabled (the `cfg`). `self` is valid for writes
+        // of its 16 bytes, two `u64`s in this order (`repr(C)`), any value
+        // of which is valid; the store needs no alignment.
+        unsafe {
+            use std::arch::x86_64::{__m128i, _mm_set_epi64x, _mm_storeu_si128};
+            let both = _mm_set_epi64x(words.number as i64, words.address as i64);
+            _mm_storeu_si128((self as *mut TokenWords).cast::<__m128i>(), both);
+        }
+        #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+        {
+            *self = words;
+        }
+    }
 }
 
 /// What one look at an operation's channel found: see

@@ -59,7 +59,7 @@ use super::{Queue, QueueReceiver, RecvRun};
 use crate::batch::Staged;
 use crate::context::{Context, Operation, Selected};
 use crate::err::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
-use crate::handle::{Readiness, SelectHandle, Token};
+use crate::handle::{Readiness, SelectHandle, Token, TokenWords};
 use crate::packet::{Outcome, Packet, UNSENT};
 use crate::policy::{spin_briefly_until, spin_until, Backoff};
 use crate::probes::{self, Event};
@@ -67,7 +67,6 @@ use crate::sync::{fence, AtomicU64, Ordering, UnsafeCell};
 use crate::waiters::SyncWaiters;
 use crossbeam_utils::CachePadded;
 use std::mem::{self, MaybeUninit};
-use std::ptr;
 use std::time::Instant;
 
 /// Marks the stamp of a slot whose send was reserved and then given up:
@@ -81,19 +80,33 @@ const DISCARD_WAIT_ROUNDS: u32 = if cfg!(loom) { 1 } else { 1000 };
 
 /// The array flavor's reservation: the claimed slot and the stamp to
 /// publish when the operation completes. A null slot means "disconnected".
-#[derive(Debug)]
-pub struct ArrayToken {
-    slot: *const u8,
-    stamp: u64,
-}
+#[derive(Debug, Default)]
+pub struct ArrayToken(TokenWords);
 
-impl Default for ArrayToken {
+impl ArrayToken {
+    /// Records a claim of `slot`, in one store (see `TokenWords`).
+    #[inline(always)]
+    fn claim<T>(&mut self, slot: &Slot<T>, stamp: u64) {
+        self.0.store(TokenWords::new(slot, stamp));
+    }
+
+    /// Records no slot: the channel is disconnected, or the reservation
+    /// was given up.
     #[inline]
-    fn default() -> Self {
-        ArrayToken {
-            slot: ptr::null(),
-            stamp: 0,
-        }
+    fn clear(&mut self) {
+        self.0 = TokenWords::default();
+    }
+
+    /// The claimed slot, or null.
+    #[inline]
+    fn slot<T>(&self) -> *const Slot<T> {
+        self.0.pointer()
+    }
+
+    /// The stamp to publish when the operation completes.
+    #[inline]
+    fn stamp(&self) -> u64 {
+        self.0.number()
     }
 }
 
@@ -386,7 +399,7 @@ impl<T> Channel<T> {
     #[inline(always)]
     fn try_reserve_send_at(&self, tail: u64, token: &mut ArrayToken) -> Result<bool, Retry<'_>> {
         if tail & self.disconnect_bit != 0 {
-            token.slot = ptr::null();
+            token.clear();
             return Ok(true);
         }
         let slot = self.slot(tail);
@@ -394,8 +407,7 @@ impl<T> Channel<T> {
         if stamp == tail {
             match self.advance(&self.tail, tail) {
                 Ok(_) => {
-                    token.slot = slot as *const Slot<T> as *const u8;
-                    token.stamp = tail + 1;
+                    token.claim(slot, tail + 1);
                     Ok(true)
                 }
                 Err(current) => Err(Retry::Spin(current)),
@@ -465,17 +477,17 @@ impl<T> Channel<T> {
     /// `token` must come from a successful `reserve_send` on this channel.
     #[inline]
     unsafe fn write_reserved(&self, token: &mut ArrayToken, msg: T) -> Result<(), T> {
-        if token.slot.is_null() {
+        if token.slot::<T>().is_null() {
             return Err(msg);
         }
         // SAFETY: the token's slot belongs to this channel's buffer and was
         // claimed by us, so nobody else touches it until the stamp store.
-        let slot = unsafe { &*(token.slot as *const Slot<T>) };
+        let slot = unsafe { &*token.slot::<T>() };
         slot.msg.with_mut(|cell| {
             // SAFETY: claimed slot, see above; it is empty in this lap.
             unsafe { cell.write(MaybeUninit::new(msg)) }
         });
-        slot.stamp.store(token.stamp, Ordering::Release);
+        slot.stamp.store(token.stamp(), Ordering::Release);
         self.wake_receiver();
         Ok(())
     }
@@ -501,8 +513,7 @@ impl<T> Channel<T> {
         if stamp == head + 1 {
             match self.advance(&self.head, head) {
                 Ok(_) => {
-                    token.slot = slot as *const Slot<T> as *const u8;
-                    token.stamp = head.wrapping_add(self.one_lap);
+                    token.claim(slot, head.wrapping_add(self.one_lap));
                     Ok(true)
                 }
                 Err(current) => Err(Retry::Spin(current)),
@@ -514,7 +525,7 @@ impl<T> Channel<T> {
             let tail = self.tail.load(Ordering::Relaxed);
             if tail & !self.disconnect_bit == head {
                 if tail & self.disconnect_bit != 0 {
-                    token.slot = ptr::null();
+                    token.clear();
                     return Ok(true);
                 }
                 return Ok(false);
@@ -543,15 +554,15 @@ impl<T> Channel<T> {
     /// `token` must come from a successful `reserve_recv` on this channel.
     #[inline]
     unsafe fn read_reserved(&self, token: &mut ArrayToken) -> Result<T, ()> {
-        if token.slot.is_null() {
+        if token.slot::<T>().is_null() {
             return Err(());
         }
         // SAFETY: the token's slot belongs to this channel's buffer and was
         // claimed by us, so nobody else touches it until the stamp store.
-        let slot = unsafe { &*(token.slot as *const Slot<T>) };
+        let slot = unsafe { &*token.slot::<T>() };
         // SAFETY: claimed slot whose stamp said it holds a message.
         let msg = slot.msg.with(|cell| unsafe { cell.read().assume_init() });
-        slot.stamp.store(token.stamp, Ordering::Release);
+        slot.stamp.store(token.stamp(), Ordering::Release);
         self.wake_sender();
         Ok(msg)
     }
@@ -582,14 +593,15 @@ impl<T> Channel<T> {
     /// not yet completed or cancelled.
     pub unsafe fn cancel_send(&self, token: &mut Token) {
         let token = &mut token.array;
-        if token.slot.is_null() {
+        if token.slot::<T>().is_null() {
             return;
         }
         // SAFETY: the token's slot belongs to this channel's buffer and was
         // claimed by us; nobody else touches it until this stamp store.
-        let slot = unsafe { &*(token.slot as *const Slot<T>) };
-        token.slot = ptr::null();
-        let position = token.stamp - 1;
+        let slot = unsafe { &*token.slot::<T>() };
+        let stamp = token.stamp();
+        token.clear();
+        let position = stamp - 1;
         // Odd around the attempt, so that `observe` cannot take a full
         // channel seen before and after a roll-back for one that stayed
         // full.
@@ -609,8 +621,7 @@ impl<T> Channel<T> {
             // that found the channel full because of us may now proceed.
             self.wake_sender();
         } else {
-            slot.stamp
-                .store(token.stamp | SKIPPED_SEND, Ordering::Release);
+            slot.stamp.store(stamp | SKIPPED_SEND, Ordering::Release);
         }
     }
 
@@ -817,7 +828,7 @@ impl<T> Channel<T> {
             let packet = packet.cast::<Packet<T>>();
             let mut token = ArrayToken::default();
             let mut outcome = Outcome::Retry;
-            if asleep && self.reserve_send(&mut token) && !token.slot.is_null() {
+            if asleep && self.reserve_send(&mut token) && !token.slot::<T>().is_null() {
                 // SAFETY: the packet is alive and its message ours to move
                 // until the state store; with `Done` the sender never reads
                 // it again.

@@ -47,7 +47,12 @@ fn next_position_steps_through_each_lap() {
 
 #[test]
 fn position_after_counts_slots_across_the_lap_end() {
-    for cap in [1usize, 3, 8, 10, 1024] {
+    let caps: &[usize] = if cfg!(miri) {
+        &[1, 3, 10]
+    } else {
+        &[1, 3, 8, 10, 1024]
+    };
+    for &cap in caps {
         let chan = Channel::<u8>::with_capacity(cap);
         let mut start = 0u64;
         for _ in 0..2 * cap + 1 {

@@ -84,7 +84,7 @@ use super::{Queue, QueueReceiver, RecvRun};
 use crate::batch::Staged;
 use crate::context::{Context, Operation, Selected};
 use crate::err::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
-use crate::handle::{Readiness, SelectHandle, Token};
+use crate::handle::{Readiness, SelectHandle, Token, TokenWords};
 use crate::policy::{spin_until, Backoff};
 use crate::probes::{self, Event};
 use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, Ordering, UnsafeCell};
@@ -413,23 +413,47 @@ impl<T> Position<T> {
 /// The list flavor's reservation of a receive: the block and offset of the
 /// claimed slot. A null block means "disconnected" (the read then fails).
 /// Sends reserve nothing (see the module header).
-#[derive(Debug)]
-pub struct ListToken {
-    /// The block of the claimed slot, or null.
-    pub block: *const u8,
-    /// The slot's offset in the block.
-    pub offset: usize,
-}
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListToken(TokenWords);
 
-impl Default for ListToken {
+impl ListToken {
     #[inline]
-    fn default() -> Self {
-        ListToken {
-            block: ptr::null(),
-            offset: 0,
+    fn new<T>(claim: HeadClaim<T>) -> ListToken {
+        ListToken(TokenWords::new(claim.block, claim.offset as u64))
+    }
+
+    /// The claim this token records.
+    #[inline]
+    fn claim<T>(&self) -> HeadClaim<T> {
+        HeadClaim {
+            block: self.0.pointer(),
+            offset: self.0.number() as usize,
         }
     }
+
+    /// Overwrites `self` with `claim` in one store (see `TokenWords`).
+    #[inline(always)]
+    fn store(&mut self, claim: ListToken) {
+        self.0.store(claim.0);
+    }
 }
+
+/// A claimed slot at the head as `claim_head` returns it: a pointer, not
+/// the token's integer address, so that on the inlined paths the compiler
+/// still knows what it checked of the block. A null block means
+/// "disconnected".
+struct HeadClaim<T> {
+    block: *mut Block<T>,
+    offset: usize,
+}
+
+impl<T> Clone for HeadClaim<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for HeadClaim<T> {}
 
 /// Counts of block allocations, for the unit tests.
 #[cfg(all(test, not(loom)))]
@@ -781,7 +805,7 @@ impl<T> Channel<T> {
     fn reserve_recv(&self, token: &mut ListToken) -> bool {
         match self.claim_head() {
             Some(claim) => {
-                *token = claim;
+                token.store(ListToken::new(claim));
                 true
             }
             None => false,
@@ -790,14 +814,14 @@ impl<T> Channel<T> {
 
     /// `reserve_recv` returning the claim by value (so that the inlined
     /// fast path keeps it in registers): `None` if the channel is empty, a
-    /// token with a null block if it is empty and disconnected.
+    /// claim with a null block if it is empty and disconnected.
     ///
     /// The common case is inlined: the head is in an installed block, not
     /// at its last slot, and the claim wins at the first try (or the
     /// channel is found empty). Everything else is `reserve_recv_slow`,
     /// whose loop makes the same decisions.
     #[inline]
-    fn claim_head(&self) -> Option<ListToken> {
+    fn claim_head(&self) -> Option<HeadClaim<T>> {
         let head = self.head.index.load(Ordering::Acquire);
         let block = self.head.block.load(Ordering::Acquire);
         let offset = offset_of(head);
@@ -807,7 +831,10 @@ impl<T> Channel<T> {
                 let tail = self.tail.index.load(Ordering::SeqCst);
                 if head >> SHIFT == tail >> SHIFT {
                     if tail & MARK_BIT != 0 {
-                        return Some(ListToken::default());
+                        return Some(HeadClaim {
+                            block: ptr::null_mut(),
+                            offset: 0,
+                        });
                     }
                     return None;
                 }
@@ -822,15 +849,12 @@ impl<T> Channel<T> {
                     .compare_exchange_weak(head, new_head, Ordering::SeqCst, Ordering::Relaxed)
                     .is_ok()
             {
-                return Some(ListToken {
-                    block: block as *const u8,
-                    offset,
-                });
+                return Some(HeadClaim { block, offset });
             }
         }
         let mut token = ListToken::default();
         if self.reserve_recv_slow(&mut token) {
-            Some(token)
+            Some(token.claim())
         } else {
             None
         }
@@ -860,7 +884,7 @@ impl<T> Channel<T> {
                 let tail = self.tail.index.load(Ordering::SeqCst);
                 if head >> SHIFT == tail >> SHIFT {
                     if tail & MARK_BIT != 0 {
-                        token.block = ptr::null();
+                        *token = ListToken::default();
                         return true;
                     }
                     return false;
@@ -900,8 +924,7 @@ impl<T> Channel<T> {
                         self.head.block.store(next, Ordering::Release);
                         self.head.index.store(next_index, Ordering::Release);
                     }
-                    token.block = block as *const u8;
-                    token.offset = offset;
+                    token.store(ListToken::new(HeadClaim { block, offset }));
                     return true;
                 }
                 Err(current) => {
@@ -920,11 +943,21 @@ impl<T> Channel<T> {
     /// completed.
     #[inline]
     unsafe fn read_reserved(&self, token: &mut ListToken) -> Result<T, ()> {
-        let block = token.block as *mut Block<T>;
+        // SAFETY: forwarded caller contract.
+        unsafe { self.read_claimed(token.claim()) }
+    }
+
+    /// Reads the slot of `claim`.
+    ///
+    /// # Safety
+    /// `claim` was made by `claim_head` (or recorded by `reserve_recv`) on
+    /// this channel, and not yet completed.
+    #[inline]
+    unsafe fn read_claimed(&self, claim: HeadClaim<T>) -> Result<T, ()> {
+        let HeadClaim { block, offset } = claim;
         if block.is_null() {
             return Err(());
         }
-        let offset = token.offset;
         // SAFETY: the claimed slot keeps its block live until we finish.
         let block_ref = unsafe { &*block };
         let (cell, written) = block_ref.slot(offset);
@@ -1187,8 +1220,8 @@ impl<T> Channel<T> {
     #[inline]
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         match self.claim_head() {
-            // SAFETY: the token was just reserved on this channel.
-            Some(mut token) => match unsafe { self.read_reserved(&mut token) } {
+            // SAFETY: the slot was just claimed on this channel.
+            Some(claim) => match unsafe { self.read_claimed(claim) } {
                 Ok(msg) => Ok(msg),
                 Err(()) => Err(TryRecvError::Disconnected),
             },
@@ -1202,9 +1235,9 @@ impl<T> Channel<T> {
     /// again.
     #[inline]
     pub(crate) fn recv_fast(&self) -> Option<T> {
-        let mut token = self.claim_head()?;
-        // SAFETY: the token was just reserved on this channel.
-        unsafe { self.read_reserved(&mut token) }.ok()
+        let claim = self.claim_head()?;
+        // SAFETY: the slot was just claimed on this channel.
+        unsafe { self.read_claimed(claim) }.ok()
     }
 
     /// Receives, blocking while the channel is empty, until `deadline` if

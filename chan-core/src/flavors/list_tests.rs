@@ -53,6 +53,25 @@ fn live_blocks<T>(chan: &Channel<T>) -> usize {
 }
 
 #[test]
+fn a_token_stored_in_one_piece_keeps_its_block_and_offset() {
+    let block = Block::<u64>::alloc();
+    let mut token = ListToken::default();
+    assert!(token.claim::<u64>().block.is_null());
+    token.store(ListToken::new(HeadClaim {
+        block,
+        offset: BLOCK_CAP - 2,
+    }));
+    let claim = token.claim::<u64>();
+    assert_eq!((claim.block, claim.offset), (block, BLOCK_CAP - 2));
+    // The pointer read back is usable: its provenance survived the store.
+    // SAFETY: `block` is live and nobody else has it.
+    let (_, written) = unsafe { &*claim.block }.slot(claim.offset);
+    assert!(!written.load(Ordering::Relaxed));
+    // SAFETY: allocated by `Block::alloc` above, freed once.
+    unsafe { Block::free(block) };
+}
+
+#[test]
 fn fifo_order_and_len_across_blocks() {
     let chan = Channel::new();
     assert!(chan.is_empty());
