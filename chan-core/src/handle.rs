@@ -15,7 +15,7 @@ use std::time::Instant;
 ///
 /// `repr(C)` keeps the two-word tokens at multiples of 16 bytes from the
 /// start, where a move of the whole `Token` loads each in one piece (see
-/// [`TokenWords`]).
+/// `TokenWords`).
 #[derive(Debug, Default)]
 #[repr(C)]
 pub struct Token {
@@ -30,7 +30,7 @@ pub struct Token {
 }
 
 /// The two words of the array and list flavors' reservations (an address
-/// and a number), written by [`TokenWords::store`] in one 16-byte store
+/// and a number), written by `TokenWords::store` in one 16-byte store
 /// where the processor has one.
 ///
 /// The select engine moves the whole `Token` right after a flavor writes
