@@ -116,8 +116,9 @@ struct Slot<T> {
 }
 
 /// `Channel::room_run` for slots of `slot_size` bytes in a ring of `cap`:
-/// the slots of two cache lines, at most a quarter of the ring, and 0 when
-/// that is under two slots (a slot of a line or more, or a small ring).
+/// the slots of two cache lines, at most a quarter of the ring; 0 when a
+/// line holds fewer than two slots (slots over half a line) or the run
+/// would be under two slots (a ring under 8).
 fn room_run(slot_size: usize, cap: u64) -> u64 {
     let per_line = (CACHE_LINE / slot_size.max(1)) as u64;
     let run = (2 * per_line).min(cap / 4);
@@ -263,7 +264,8 @@ pub struct Channel<T> {
     /// How many slots past `tail` a sender that found the channel full
     /// would like free before it writes (`spin_while_full`): two cache
     /// lines' worth, so that it writes lines the receiver has left; 0 where
-    /// slots do not share lines or the ring is too small to keep a run free.
+    /// a line holds fewer than two slots or the ring is too small to keep
+    /// a run free.
     room_run: u64,
     /// Counts the sends given up with `tail` moved back, twice each: odd
     /// while one may be moving `tail` back. The one way a full channel gets
