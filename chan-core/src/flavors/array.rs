@@ -261,12 +261,6 @@ pub struct Channel<T> {
     /// `one_lap - last_index`: added to a position at the last index to
     /// reach index 0 of the next lap.
     wrap_step: u64,
-    /// How many slots past `tail` a sender that found the channel full
-    /// would like free before it writes (`spin_while_full`): two cache
-    /// lines' worth, so that it writes lines the receiver has left; 0 where
-    /// a line holds fewer than two slots or the ring is too small to keep
-    /// a run free.
-    room_run: u64,
     /// Counts the sends given up with `tail` moved back, twice each: odd
     /// while one may be moving `tail` back. The one way a full channel gets
     /// room without a receive, so the sender's `observe` stamp includes it.
@@ -315,7 +309,6 @@ impl<T> Channel<T> {
             index_mask: disconnect_bit - 1,
             last_index: cap as u64 - 1,
             wrap_step: one_lap - (cap as u64 - 1),
-            room_run: room_run(mem::size_of::<Slot<T>>(), cap as u64),
             send_rollbacks: AtomicU64::new(0),
             senders: CachePadded::new(SyncWaiters::new()),
             receivers: CachePadded::new(SyncWaiters::new()),
@@ -341,6 +334,16 @@ impl<T> Channel<T> {
         } else {
             position.wrapping_add(self.wrap_step)
         }
+    }
+
+    /// How many slots past `tail` a sender that found the channel full
+    /// would like free before it writes (`spin_while_full`): two cache
+    /// lines' worth, so that it writes lines the receiver has left; 0 where
+    /// a line holds fewer than two slots or the ring is too small to keep
+    /// a run free.
+    #[inline]
+    fn room_run(&self) -> u64 {
+        room_run(mem::size_of::<Slot<T>>(), self.cap)
     }
 
     /// The position `steps` slots after `position` (`steps < cap`), in
@@ -450,8 +453,9 @@ impl<T> Channel<T> {
             return;
         }
         let last_laps_at = |position: u64| position.wrapping_sub(self.one_lap).wrapping_add(1);
-        if self.room_run > 0 {
-            let ahead = self.position_after(tail, self.room_run);
+        let room_run = self.room_run();
+        if room_run > 0 {
+            let ahead = self.position_after(tail, room_run);
             let (slot, last_laps) = (self.slot(ahead), last_laps_at(ahead));
             if spin_briefly_until(|| {
                 slot.stamp.load(Ordering::Relaxed) & !SKIPPED_SEND != last_laps

@@ -79,7 +79,7 @@ fn the_room_run_spans_two_lines_of_small_slots_only() {
     assert_eq!(room_run(72, 1024), 0);
     assert_eq!(room_run(64, 1024), 0);
     assert_eq!(
-        Channel::<usize>::with_capacity(1024).room_run,
+        Channel::<usize>::with_capacity(1024).room_run(),
         room_run(mem::size_of::<Slot<usize>>(), 1024)
     );
 }
@@ -90,7 +90,7 @@ fn a_full_sender_takes_a_single_freed_slot() {
     // receiver frees one and then waits for that very message, so the
     // sender must settle for the one slot.
     let chan = StdArc::new(Channel::<usize>::with_capacity(64));
-    assert!(chan.room_run >= 2);
+    assert!(chan.room_run() >= 2);
     for i in 0..64 {
         chan.send(i, None).unwrap();
     }
