@@ -234,23 +234,34 @@ fn array_blocked_sender_woken_by_receive() {
 /// Messages per list block under loom (`LAP` 32 minus the end position).
 const LIST_BLOCK: u32 = 31;
 
+/// An unbounded channel holding the messages `0..count`, in order.
+fn unbounded_holding(count: u32) -> (Sender<u32>, Receiver<u32>) {
+    let (s, r) = unbounded();
+    for i in 0..count {
+        s.send(i).unwrap();
+    }
+    (s, r)
+}
+
+/// Receives the messages of `expected` from `r`, in order.
+fn recv_in_order(r: &Receiver<u32>, expected: std::ops::Range<u32>) {
+    for i in expected {
+        assert_eq!(r.recv(), Ok(i));
+    }
+}
+
 #[test]
 fn list_receiver_crosses_block_boundary() {
     // Fill a block but its last slot, then race the sender that fills it,
     // allocates the next block and sends into it against the receiver
     // draining the first.
     model(3, || {
-        let (s, r) = unbounded();
-        for i in 0..LIST_BLOCK - 1 {
-            s.send(i).unwrap();
-        }
+        let (s, r) = unbounded_holding(LIST_BLOCK - 1);
         let producer = thread::spawn(move || {
             s.send(LIST_BLOCK - 1).unwrap();
             s.send(LIST_BLOCK).unwrap();
         });
-        for i in 0..=LIST_BLOCK {
-            assert_eq!(r.recv(), Ok(i));
-        }
+        recv_in_order(&r, 0..LIST_BLOCK + 1);
         producer.join().unwrap();
         assert_eq!(r.try_recv(), Err(TryRecvError::Disconnected));
     });
@@ -263,13 +274,8 @@ fn list_receivers_race_to_release_a_block() {
     // finished reading, else after it has (the release of the second block
     // retries it).
     model(2, || {
-        let (s, r) = unbounded();
-        for i in 0..2 * LIST_BLOCK {
-            s.send(i).unwrap();
-        }
-        for i in 0..LIST_BLOCK - 2 {
-            assert_eq!(r.recv(), Ok(i));
-        }
+        let (_s, r) = unbounded_holding(2 * LIST_BLOCK);
+        recv_in_order(&r, 0..LIST_BLOCK - 2);
         let other = r.clone();
         let racer = thread::spawn(move || other.recv().unwrap());
         let mine = r.recv().unwrap();
@@ -278,9 +284,7 @@ fn list_receivers_race_to_release_a_block() {
             (mine.min(theirs), mine.max(theirs)),
             (LIST_BLOCK - 2, LIST_BLOCK - 1)
         );
-        for i in LIST_BLOCK..2 * LIST_BLOCK {
-            assert_eq!(r.recv(), Ok(i));
-        }
+        recv_in_order(&r, LIST_BLOCK..2 * LIST_BLOCK);
     });
 }
 
@@ -595,10 +599,7 @@ fn list_recv_many_races_send_all() {
 #[test]
 fn list_send_all_races_a_block_install() {
     model(2, || {
-        let (s, r) = unbounded();
-        for i in 0..LIST_BLOCK - 1 {
-            s.send(i).unwrap();
-        }
+        let (s, r) = unbounded_holding(LIST_BLOCK - 1);
         let other = s.clone();
         let single = thread::spawn(move || other.send(LIST_BLOCK - 1).unwrap());
         s.send_all([100, 101]).unwrap();
@@ -623,13 +624,8 @@ fn list_send_all_races_a_block_install() {
 #[test]
 fn list_recv_many_races_a_block_release() {
     model(2, || {
-        let (s, r) = unbounded();
-        for i in 0..LIST_BLOCK + 1 {
-            s.send(i).unwrap();
-        }
-        for i in 0..LIST_BLOCK - 3 {
-            assert_eq!(r.recv(), Ok(i));
-        }
+        let (_s, r) = unbounded_holding(LIST_BLOCK + 1);
+        recv_in_order(&r, 0..LIST_BLOCK - 3);
         let other = r.clone();
         let batch = thread::spawn(move || {
             let mut got = Vec::new();
