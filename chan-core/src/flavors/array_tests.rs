@@ -106,6 +106,60 @@ fn a_full_sender_takes_a_single_freed_slot() {
 }
 
 #[test]
+fn a_sender_waiting_for_a_run_settles_for_each_single_freed_slot() {
+    // The exact window of `spin_while_full`: a sender that finds the ring
+    // full spins for `room_run` free slots while the receiver frees one
+    // and then waits for that very send. Round after round the sender
+    // announces its send and the receiver frees one slot as soon as it
+    // sees that, so the free lands while the sender is about to spin,
+    // spinning, or registered. From the second round on the sender's spin
+    // budget (taught by the round before, whose slot was free when it
+    // looked) lets the run wait happen. A sender that insisted on the run
+    // would never send; one that misplaced a message would break the
+    // order checked at the end.
+    use std::sync::atomic::AtomicUsize;
+    use std::time::{Duration, Instant};
+    const CAP: usize = 64;
+    let rounds = if cfg!(miri) { 8 } else { 300 };
+    let chan = StdArc::new(Channel::<usize>::with_capacity(CAP));
+    assert!(chan.room_run() >= 2);
+    for i in 0..CAP {
+        chan.send(i, None).unwrap();
+    }
+    let announced = StdArc::new(AtomicUsize::new(0));
+    let sent = StdArc::new(AtomicUsize::new(0));
+    let sender = {
+        let (chan, announced, sent) = (chan.clone(), announced.clone(), sent.clone());
+        std::thread::spawn(move || {
+            for round in 0..rounds {
+                announced.store(round + 1, Ordering::SeqCst);
+                chan.send(CAP + round, None).unwrap();
+                sent.store(round + 1, Ordering::SeqCst);
+            }
+        })
+    };
+    // A hang guard, not a timing assertion: a correct sender takes
+    // microseconds.
+    let wait_for = |counter: &AtomicUsize, value: usize, what: &str| {
+        let start = Instant::now();
+        while counter.load(Ordering::SeqCst) < value {
+            assert!(start.elapsed() < Duration::from_secs(60), "{what}");
+            std::hint::spin_loop();
+        }
+    };
+    for round in 0..rounds {
+        wait_for(&announced, round + 1, "the sender stopped announcing");
+        assert_eq!(chan.recv(None), Ok(round));
+        wait_for(&sent, round + 1, "a sender with one free slot did not send");
+    }
+    sender.join().unwrap();
+    for i in rounds..CAP + rounds {
+        assert_eq!(chan.recv(None), Ok(i));
+    }
+    assert_eq!(chan.try_recv(), Err(TryRecvError::Empty));
+}
+
+#[test]
 fn one_slot_ring_alternates_across_laps() {
     let chan = Channel::with_capacity(1);
     for i in 0..10 {
