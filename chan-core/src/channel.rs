@@ -703,8 +703,9 @@ impl<T> Receiver<T> {
             ReceiverFlavor::Zero(chan) => &**chan as *const zero::Channel<T> as usize,
             ReceiverFlavor::At(chan) => &**chan as *const flavors::at::Channel<T> as usize,
             ReceiverFlavor::Tick(chan) => &**chan as *const flavors::tick::Channel<T> as usize,
-            // Every `never` channel is the same channel.
-            ReceiverFlavor::Never(_) => 1,
+            // Every `never` channel is the same channel. Even, as the
+            // addresses of the others are (see `receiver_channel_id`).
+            ReceiverFlavor::Never(_) => 2,
         }
     }
 }
@@ -1033,13 +1034,14 @@ pub unsafe fn read<T>(r: &Receiver<T>, token: &mut Token) -> Result<T, ()> {
 }
 
 /// An address that identifies the channel behind a sender (the same for
-/// every clone).
+/// every clone). Always even: every channel holds an atomic word, so its
+/// address is aligned, which leaves the select engine the lowest bit.
 pub fn sender_channel_id<T>(s: &Sender<T>) -> usize {
     s.channel_address()
 }
 
 /// An address that identifies the channel behind a receiver (the same for
-/// every clone).
+/// every clone). Always even, as `sender_channel_id`'s.
 pub fn receiver_channel_id<T>(r: &Receiver<T>) -> usize {
     r.channel_address()
 }

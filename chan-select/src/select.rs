@@ -49,11 +49,27 @@ enum Timeout {
     At(Instant),
 }
 
-/// Which side of a channel an operation uses.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Direction {
-    Send,
-    Recv,
+/// Which channel an operation uses, and which side of it: the channel's
+/// id (an even number), with the lowest bit set for a receive.
+///
+/// One word, so that a `SelectedOperation` has no narrow field: `select`
+/// writes its result in whole words, which the caller's copy of it, made
+/// right after, can read without waiting for them to reach the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct OperationId(usize);
+
+impl OperationId {
+    /// Sending on the channel `channel_id`.
+    fn send(channel_id: usize) -> OperationId {
+        debug_assert_eq!(channel_id & 1, 0, "channel ids are even");
+        OperationId(channel_id)
+    }
+
+    /// Receiving from the channel `channel_id`.
+    fn recv(channel_id: usize) -> OperationId {
+        debug_assert_eq!(channel_id & 1, 0, "channel ids are even");
+        OperationId(channel_id | 1)
+    }
 }
 
 /// How many operations a `Select` holds without allocating: most selects
@@ -65,8 +81,7 @@ const INLINE_ENTRIES: usize = 4;
 pub(crate) struct Entry<'a> {
     pub(crate) handle: &'a dyn SelectHandle,
     pub(crate) index: usize,
-    channel_id: usize,
-    direction: Direction,
+    operation: OperationId,
     /// The stamp of the last `observe` that found the operation blocked,
     /// for the second round of a linearizable give-up.
     blocked_stamp: u128,
@@ -253,19 +268,13 @@ impl<'a> Select<'a> {
     }
 
     #[inline]
-    fn add(
-        &mut self,
-        handle: &'a dyn SelectHandle,
-        channel_id: usize,
-        direction: Direction,
-    ) -> usize {
+    fn add(&mut self, handle: &'a dyn SelectHandle, operation: OperationId) -> usize {
         let index = self.next_index;
         self.next_index += 1;
         self.entries.push(Entry {
             handle,
             index,
-            channel_id,
-            direction,
+            operation,
             blocked_stamp: 0,
         });
         index
@@ -284,7 +293,7 @@ impl<'a> Select<'a> {
     /// ```
     #[inline]
     pub fn send<T>(&mut self, s: &'a Sender<T>) -> usize {
-        self.add(s, sender_channel_id(s), Direction::Send)
+        self.add(s, OperationId::send(sender_channel_id(s)))
     }
 
     /// Adds a receive operation and returns its index.
@@ -300,7 +309,7 @@ impl<'a> Select<'a> {
     /// ```
     #[inline]
     pub fn recv<T>(&mut self, r: &'a Receiver<T>) -> usize {
-        self.add(r, receiver_channel_id(r), Direction::Recv)
+        self.add(r, OperationId::recv(receiver_channel_id(r)))
     }
 
     /// Removes the operation with the given index. Indices of the other
@@ -652,8 +661,7 @@ pub(crate) fn selected<'a>(token: Token, entry: &Entry<'a>) -> SelectedOperation
         token,
         handle: entry.handle,
         index: entry.index,
-        channel_id: entry.channel_id,
-        direction: entry.direction,
+        operation: entry.operation,
         _marker: PhantomData,
     }
 }
@@ -899,8 +907,7 @@ pub struct SelectedOperation<'a> {
     /// The handle whose reservation `token` holds, to cancel it on drop.
     handle: &'a dyn SelectHandle,
     index: usize,
-    channel_id: usize,
-    direction: Direction,
+    operation: OperationId,
     /// Borrows the `Select`'s handles, and is neither `Send` nor `Sync`.
     _marker: PhantomData<(&'a (), *mut ())>,
 }
@@ -942,7 +949,7 @@ impl SelectedOperation<'_> {
     /// ```
     pub fn send<T>(mut self, s: &Sender<T>, msg: T) -> Result<(), SendError<T>> {
         assert!(
-            self.direction == Direction::Send && sender_channel_id(s) == self.channel_id,
+            self.operation == OperationId::send(sender_channel_id(s)),
             "passed a sender that wasn't selected",
         );
         // SAFETY: the token holds the send reservation made on this very
@@ -970,7 +977,7 @@ impl SelectedOperation<'_> {
     /// ```
     pub fn recv<T>(mut self, r: &Receiver<T>) -> Result<T, RecvError> {
         assert!(
-            self.direction == Direction::Recv && receiver_channel_id(r) == self.channel_id,
+            self.operation == OperationId::recv(receiver_channel_id(r)),
             "passed a receiver that wasn't selected",
         );
         // SAFETY: the token holds the receive reservation made on this very
