@@ -52,9 +52,10 @@ enum Timeout {
 /// Which channel an operation uses, and which side of it: the channel's
 /// id (an even number), with the lowest bit set for a receive.
 ///
-/// One word, so that a `SelectedOperation` has no narrow field: `select`
-/// writes its result in whole words, which the caller's copy of it, made
-/// right after, can read without waiting for them to reach the cache.
+/// One word, not a word and a byte: with a byte, `select` ended its result
+/// with a one-byte store, and the caller's copy of the result, made right
+/// after in 16-byte loads, waited for that store to reach the cache (a
+/// load cannot take its data from a narrower store still in flight).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct OperationId(usize);
 
