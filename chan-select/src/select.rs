@@ -34,6 +34,7 @@ use chan_core::{
     ReadyTimeoutError, Receiver, RecvError, SelectTimeoutError, SendError, Sender, TryReadyError,
     TrySelectError,
 };
+use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::mem;
@@ -555,8 +556,10 @@ impl fmt::Debug for Select<'_> {
 /// A select whose first visit succeeds, the common case, draws one random
 /// number; one that blocks has drawn the whole permutation by then and
 /// registers in the same order. The entries themselves never move (their
-/// addresses are the `Operation` ids), and up to `INLINE_ORDER` entries the
-/// positions live on the stack, so no call allocates.
+/// addresses are the `Operation` ids). Up to `INLINE_ORDER` entries the
+/// positions live on the stack; longer orders reuse the positions the
+/// thread kept from the last one (`SPILLED_ORDER`). So no call allocates
+/// once the thread has drawn an order that long.
 pub(crate) struct VisitOrder {
     len: usize,
     /// Places `0..drawn` hold their final positions.
@@ -568,6 +571,21 @@ pub(crate) struct VisitOrder {
 
 /// Entries whose visiting order fits on the stack.
 const INLINE_ORDER: usize = 32;
+
+std::thread_local! {
+    /// The positions of the last order over more than `INLINE_ORDER`
+    /// entries, kept so that drawing the next one does not allocate.
+    static SPILLED_ORDER: Cell<Vec<usize>> = const { Cell::new(Vec::new()) };
+}
+
+impl Drop for VisitOrder {
+    fn drop(&mut self) {
+        if self.spilled.capacity() > 0 {
+            let positions = mem::take(&mut self.spilled);
+            let _ = SPILLED_ORDER.try_with(|kept| kept.set(positions));
+        }
+    }
+}
 
 impl VisitOrder {
     /// An order whose first place holds `first` (drawn by the caller: 0
@@ -585,15 +603,19 @@ impl VisitOrder {
         for (place, position) in inline.iter_mut().enumerate() {
             *position = place as u8;
         }
+        let mut spilled = Vec::new();
+        if len > INLINE_ORDER {
+            // The thread's kept positions, if no other order has them (a
+            // select nested in a message's drop gets fresh ones).
+            spilled = SPILLED_ORDER.try_with(Cell::take).unwrap_or_default();
+            spilled.clear();
+            spilled.extend(0..len);
+        }
         VisitOrder {
             len,
             drawn: if biased { len } else { 0 },
             inline,
-            spilled: if len > INLINE_ORDER {
-                (0..len).collect()
-            } else {
-                Vec::new()
-            },
+            spilled,
         }
     }
 
