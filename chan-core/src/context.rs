@@ -122,8 +122,8 @@ pub struct Context {
 impl Context {
     /// Runs `f` with a fresh context for the current thread.
     ///
-    /// Threads keep one cached context and reuse it, so that blocking does
-    /// not allocate.
+    /// Threads keep two cached contexts and reuse whichever nobody else
+    /// holds, so that blocking does not allocate.
     #[inline]
     pub fn with<F, R>(f: F) -> R
     where
@@ -131,20 +131,51 @@ impl Context {
     {
         #[cfg(not(loom))]
         {
+            use std::cell::Cell;
             std::thread_local! {
-                static CACHED: std::cell::Cell<Option<Context>> = const { std::cell::Cell::new(None) };
+                /// Two places, because the partner that woke the last wait
+                /// may still hold that wait's context (it lets go right
+                /// after its `unpark`) when the next wait begins: the next
+                /// wait then takes the other context, and no wait of a
+                /// thread with one partner allocates.
+                static CACHED: [Cell<Option<Context>>; 2] =
+                    const { [Cell::new(None), Cell::new(None)] };
             }
-            // The cell stays empty while `f` runs, so a nested call makes a
-            // context of its own. If thread-local storage is being torn
+            // A context taken out stays out while `f` runs, so a nested
+            // call gets another. If thread-local storage is being torn
             // down, the context is a one-off.
-            let cx = match CACHED.try_with(|cell| cell.take()) {
-                // Nobody else holds the cached context: reuse it.
-                Ok(Some(cx)) if Arc::strong_count(&cx.inner) == 1 => cx,
+            let cached = CACHED.try_with(|places| {
+                places.iter().find_map(|place| {
+                    let cx = place.take()?;
+                    // Nobody else holds it: reuse it. Else leave it there.
+                    if Arc::strong_count(&cx.inner) == 1 {
+                        return Some(cx);
+                    }
+                    place.set(Some(cx));
+                    None
+                })
+            });
+            let cx = match cached {
+                Ok(Some(cx)) => cx,
                 _ => Context::for_current_thread(),
             };
             cx.reset();
             let result = f(&cx);
-            let _ = CACHED.try_with(|cell| cell.set(Some(cx)));
+            let _ = CACHED.try_with(|[last, other]| {
+                // A context left in the first place moves to the second,
+                // in place of whatever was there (a context that partners
+                // still hold, dropped here and freed by the last of them).
+                // The first wait also makes the second context, so that
+                // the first wait a partner outlasts, whenever it comes,
+                // finds one.
+                match last.replace(Some(cx)) {
+                    Some(displaced) => other.set(Some(displaced)),
+                    None => {
+                        let spare = other.take();
+                        other.set(Some(spare.unwrap_or_else(Context::for_current_thread)));
+                    }
+                }
+            });
             result
         }
         #[cfg(loom)]
@@ -186,6 +217,8 @@ impl Context {
     }
 
     fn new(target: WakeTarget, owner_id: usize) -> Context {
+        #[cfg(all(test, not(loom)))]
+        tests::CREATED.with(|created| created.set(created.get() + 1));
         Context {
             inner: Arc::new(ContextInner {
                 selection: AtomicUsize::new(0),
@@ -355,6 +388,42 @@ mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize as StdAtomicUsize;
     use std::task::Wake;
+
+    std::thread_local! {
+        /// Contexts this thread has made (`Context::new`).
+        pub(super) static CREATED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    fn created() -> usize {
+        CREATED.with(|created| created.get())
+    }
+
+    /// A partner that selected a wait may still hold its context when the
+    /// thread's next wait begins (it lets go after its `unpark`). That wait
+    /// must take the thread's other cached context, not make one.
+    #[test]
+    fn a_wait_while_a_partner_holds_the_last_context_makes_none() {
+        std::thread::spawn(|| {
+            // The first wait makes the context and its spare.
+            let mut held = Context::with(|cx| cx.clone());
+            let made = created();
+            // A partner holds each wait's context until the next has begun.
+            for _ in 0..100 {
+                held = Context::with(|cx| {
+                    assert!(!cx.same_as(&held), "reused a context a partner holds");
+                    cx.clone()
+                });
+            }
+            // A partner that holds one context for long.
+            for _ in 0..100 {
+                let next = Context::with(|cx| cx.clone());
+                assert!(!next.same_as(&held));
+            }
+            assert_eq!(created(), made, "waits made contexts");
+        })
+        .join()
+        .unwrap();
+    }
 
     struct CountingWaker(StdAtomicUsize);
     impl Wake for CountingWaker {
