@@ -88,12 +88,21 @@ pub struct CountingAlloc;
 thread_local! {
     /// Blocks allocated minus blocks freed by this thread.
     static LIVE_BLOCKS: Cell<isize> = const { Cell::new(0) };
+    /// Allocations and reallocations made by this thread.
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
 }
 
 fn count_block(delta: isize) {
-    // During thread teardown the counter may be gone; those blocks do not
+    // During thread teardown the counters may be gone; those blocks do not
     // matter to any check.
     let _ = LIVE_BLOCKS.try_with(|c| c.set(c.get() + delta));
+    if delta > 0 {
+        count_allocation();
+    }
+}
+
+fn count_allocation() {
+    let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
 }
 
 // SAFETY: every method forwards to `System` with the caller's arguments
@@ -126,6 +135,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count_allocation();
         // SAFETY: forwarded as is; a reallocation keeps the block count.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -135,6 +145,12 @@ unsafe impl GlobalAlloc for CountingAlloc {
 /// [`CountingAlloc`] installed).
 pub fn live_blocks() -> isize {
     LIVE_BLOCKS.with(|c| c.get())
+}
+
+/// Allocations and reallocations this thread has made (with
+/// [`CountingAlloc`] installed).
+pub fn allocations() -> usize {
+    ALLOCATIONS.with(|c| c.get())
 }
 
 // ---------------------------------------------------------------------------
