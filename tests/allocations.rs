@@ -48,6 +48,15 @@ fn channels(n: usize) -> (Vec<Sender<usize>>, Vec<Receiver<usize>>) {
     (0..n).map(|_| bounded(1)).unzip()
 }
 
+/// A `Select` receiving from each of `receivers`.
+fn select_over(receivers: &[Receiver<usize>]) -> Select<'_> {
+    let mut sel = Select::new();
+    for r in receivers {
+        sel.recv(r);
+    }
+    sel
+}
+
 /// The sizes of select tried: small ones, the largest whose visiting order
 /// lives on the stack, and larger ones.
 const ARMS: [usize; 5] = [1, 2, 4, 32, 40];
@@ -56,10 +65,7 @@ const ARMS: [usize; 5] = [1, 2, 4, 32, 40];
 fn a_select_whose_arm_is_ready_allocates_nothing() {
     for n in ARMS {
         let (senders, receivers) = channels(n);
-        let mut sel = Select::new();
-        for r in &receivers {
-            sel.recv(r);
-        }
+        let mut sel = select_over(&receivers);
         // One arm is ready, a different one each round, so that the first
         // visit (a random arm) mostly misses on the larger selects and the
         // whole visiting order gets drawn.
@@ -77,10 +83,7 @@ fn a_select_whose_arm_is_ready_allocates_nothing() {
 fn a_select_that_gives_up_allocates_nothing() {
     for n in ARMS {
         let (_senders, receivers) = channels(n);
-        let mut sel = Select::new();
-        for r in &receivers {
-            sel.recv(r);
-        }
+        let mut sel = select_over(&receivers);
         let made = allocations_over(2_000, |_| assert!(sel.try_select().is_err()));
         assert_eq!(
             made, 0,
@@ -117,10 +120,7 @@ fn a_select_woken_by_a_partner_allocates_nothing() {
                 }
             })
         };
-        let mut sel = Select::new();
-        for r in &receivers {
-            sel.recv(r);
-        }
+        let mut sel = select_over(&receivers);
         // Up to one message per channel is in flight, and the select picks
         // any ready one, so messages arrive out of order: check the total.
         let mut sum = 0;
@@ -168,10 +168,7 @@ fn the_select_macro_allocates_nothing() {
 fn ready_allocates_nothing() {
     for n in ARMS {
         let (senders, receivers) = channels(n);
-        let mut sel = Select::new();
-        for r in &receivers {
-            sel.recv(r);
-        }
+        let mut sel = select_over(&receivers);
         let made = allocations_over(2_000, |round| {
             senders[round % n].send(round).unwrap();
             let index = sel.ready();
