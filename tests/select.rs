@@ -763,6 +763,35 @@ fn wrong_sender_panics() {
     );
 }
 
+/// A selected operation's channel and direction are one word in chan
+/// (`OperationId`): completing the other direction of the very channel
+/// that was selected must still be refused, and the reservation given back.
+#[test]
+fn completing_the_other_direction_of_the_selected_channel_panics() {
+    let (s, r) = bounded::<i32>(1);
+    let mut sel = Select::new();
+    sel.send(&s);
+    sel.recv(&r);
+    // Empty: only the send is ready. Completing it as a receive is refused.
+    let oper = sel.select();
+    assert_eq!(
+        panic_payload(|| oper.recv(&r)),
+        "passed a receiver that wasn't selected"
+    );
+    // The send's slot was given back: the channel is empty and has room.
+    assert!(r.is_empty());
+    s.try_send(1).unwrap();
+
+    // Full: only the receive is ready. Completing it as a send is refused.
+    let oper = sel.select();
+    assert_eq!(
+        panic_payload(|| oper.send(&s, 2)),
+        "passed a sender that wasn't selected"
+    );
+    // The cancelled receive took its message and dropped it.
+    assert!(r.is_empty());
+}
+
 #[test]
 #[ignore = "child process of chan_only_completing_with_a_clone_is_accepted"]
 fn child_complete_with_clone() {

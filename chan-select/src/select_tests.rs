@@ -256,46 +256,6 @@ fn a_channel_moves_while_a_finished_select_is_in_scope() {
     drop(moved);
 }
 
-/// The message of a panic caught by `catch_unwind`.
-fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
-    match payload.downcast::<String>() {
-        Ok(text) => *text,
-        Err(payload) => payload
-            .downcast::<&str>()
-            .map_or_else(|_| String::new(), |text| (*text).to_string()),
-    }
-}
-
-/// The selected operation's channel and direction are one word
-/// (`OperationId`): completing the other direction of the very channel
-/// that was selected must still be refused, and the reservation given back.
-#[test]
-fn completing_the_other_direction_of_the_selected_channel_panics() {
-    use std::panic::{catch_unwind, AssertUnwindSafe};
-
-    let (s, r) = bounded::<i32>(1);
-    let mut sel = Select::new();
-    sel.send(&s);
-    sel.recv(&r);
-    // Empty: only the send is ready. Completing it as a receive is refused.
-    let oper = sel.select();
-    let refused = catch_unwind(AssertUnwindSafe(|| oper.recv(&r))).unwrap_err();
-    assert_eq!(
-        panic_text(refused),
-        "passed a receiver that wasn't selected"
-    );
-    // The send's slot was given back: the channel is empty and has room.
-    assert!(r.is_empty());
-    s.try_send(1).unwrap();
-
-    // Full: only the receive is ready. Completing it as a send is refused.
-    let oper = sel.select();
-    let refused = catch_unwind(AssertUnwindSafe(|| oper.send(&s, 2))).unwrap_err();
-    assert_eq!(panic_text(refused), "passed a sender that wasn't selected");
-    // The cancelled receive took its message and dropped it.
-    assert!(r.is_empty());
-}
-
 /// Channel ids leave the lowest bit to `OperationId`, for every flavor.
 #[test]
 fn channel_ids_are_even() {
