@@ -48,6 +48,17 @@ fn channels(n: usize) -> (Vec<Sender<usize>>, Vec<Receiver<usize>>) {
     (0..n).map(|_| bounded(1)).unzip()
 }
 
+/// Allocations over 200 waits of 100 µs that must time out
+/// (`times_out(timeout)` waits and says whether it timed out). A wait
+/// queue's first entry allocates, so the warm-up first waits long enough
+/// (20 ms) to be sure to register.
+fn timed_out_wait_allocations(mut times_out: impl FnMut(Duration) -> bool) -> usize {
+    for _ in 0..3 {
+        assert!(times_out(Duration::from_millis(20)));
+    }
+    allocations_after(20, 200, |_| assert!(times_out(Duration::from_micros(100))))
+}
+
 /// A `Select` receiving from each of `receivers`.
 fn select_over(receivers: &[Receiver<usize>]) -> Select<'_> {
     let mut sel = Select::new();
@@ -89,15 +100,8 @@ fn a_select_that_gives_up_allocates_nothing() {
             made, 0,
             "try_select over {n} empty arms: {made} allocations"
         );
-        // A timed select also registers with every arm and waits. A wait
-        // queue's first entry allocates, so the warm-up waits long enough
-        // to be sure to register.
-        for _ in 0..3 {
-            assert!(sel.select_timeout(Duration::from_millis(20)).is_err());
-        }
-        let made = allocations_after(20, 200, |_| {
-            assert!(sel.select_timeout(Duration::from_micros(100)).is_err())
-        });
+        // A timed select also registers with every arm and waits.
+        let made = timed_out_wait_allocations(|timeout| sel.select_timeout(timeout).is_err());
         assert_eq!(made, 0, "select_timeout over {n} empty arms: {made}");
     }
 }
@@ -175,13 +179,8 @@ fn ready_allocates_nothing() {
             assert_eq!(receivers[index].try_recv(), Ok(round));
         });
         assert_eq!(made, 0, "ready over {n} arms: {made}");
-        // As `select_timeout` above, registering as an observer.
-        for _ in 0..3 {
-            assert!(sel.ready_timeout(Duration::from_millis(20)).is_err());
-        }
-        let made = allocations_after(20, 200, |_| {
-            assert!(sel.ready_timeout(Duration::from_micros(100)).is_err())
-        });
+        // As `select_timeout`, registering as an observer.
+        let made = timed_out_wait_allocations(|timeout| sel.ready_timeout(timeout).is_err());
         assert_eq!(made, 0, "ready_timeout over {n} empty arms: {made}");
     }
 }
