@@ -39,13 +39,14 @@
 //! A receiver that has moved its message out sets the slot's `read` flag
 //! (a release store, its last access to the block). The receiver that
 //! claimed the block's last slot owns the release: after its own read it
-//! checks every `read` flag (acquire), so every other reader's accesses,
-//! and through the `written` flags they acquired every sender's, happen
-//! before; if a receiver is still reading (it claimed earlier but was
+//! checks every `read` flag, then makes an acquire fence, so every other
+//! reader's accesses, and through the `written` flags they acquired every
+//! sender's, happen before; if a receiver is still reading (it claimed earlier but was
 //! slower), the block goes onto the `deferred` stack instead, and the next
 //! releasing receiver retries it first. This costs each message one plain
 //! store instead of a locked read-modify-write on a shared counter. A
-//! released block is reset and kept as one of the channel's `SPARES` (4)
+//! released block is reset (its flags zeroed by plain writes, the
+//! releaser owning it) and kept as one of the channel's `SPARES` (4)
 //! spare blocks (`spare`, one atomic pointer each), which a sender that
 //! needs a block takes before allocating; if every spare place is taken,
 //! the block is freed. Steady traffic therefore does not allocate, a
@@ -87,7 +88,7 @@ use crate::err::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError}
 use crate::handle::{Readiness, SelectHandle, Token, TokenWords};
 use crate::policy::{spin_until, Backoff};
 use crate::probes::{self, Event};
-use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, Ordering, UnsafeCell};
+use crate::sync::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicU8, Ordering, UnsafeCell};
 use crate::waiters::SyncWaiters;
 use crossbeam_utils::CachePadded;
 use std::marker::PhantomData;
@@ -203,9 +204,10 @@ struct SlotGroup<T> {
 struct Block<T> {
     groups: [SlotGroup<T>; GROUPS],
     next: AtomicPtr<Block<T>>,
-    /// Slot `i`'s receiver has finished with the block (set by that
-    /// receiver only, as its last access).
-    read: [AtomicBool; BLOCK_CAP],
+    /// 1 once slot `i`'s receiver has finished with the block (set by that
+    /// receiver only, as its last access), else 0. Bytes rather than
+    /// `AtomicBool`s so that `all_read` can fold them with `&` as they are.
+    read: [AtomicU8; BLOCK_CAP],
     /// The next block in the channel's `deferred` stack.
     next_deferred: AtomicPtr<Block<T>>,
 }
@@ -224,10 +226,27 @@ impl<T> Block<T> {
         if block.is_null() {
             handle_alloc_error(layout);
         }
-        // SAFETY: `block` is a fresh allocation of `Block<T>`'s layout; the
-        // writes go through raw field pointers (no reference to the
-        // uninitialised block is made). After them every field but the
+        // SAFETY: `block` is a fresh allocation of `Block<T>`'s layout, so
+        // this thread alone can reach it. After `clear` every field but the
         // `MaybeUninit` messages is initialised.
+        unsafe { Block::clear(block) };
+        block
+    }
+
+    /// Writes every flag and link of `block` empty (all-zero bytes: `false`
+    /// and null), with plain writes through raw field pointers, which make
+    /// no reference to a block that may be uninitialised and compile to a
+    /// few wide stores instead of one store per flag.
+    ///
+    /// # Safety
+    /// `block` points to memory of `Block<T>`'s layout that no other thread
+    /// accesses until the caller publishes the block again (with release
+    /// ordering), and every earlier access by another thread happens before
+    /// this call.
+    #[cfg(not(loom))]
+    unsafe fn clear(block: *mut Block<T>) {
+        // SAFETY: by the contract above, nothing reads or writes the block
+        // concurrently; each write stays inside one field of the block.
         unsafe {
             let groups = ptr::addr_of_mut!((*block).groups).cast::<SlotGroup<T>>();
             for group in 0..GROUPS {
@@ -237,7 +256,6 @@ impl<T> Block<T> {
             ptr::addr_of_mut!((*block).next).write(AtomicPtr::new(ptr::null_mut()));
             ptr::addr_of_mut!((*block).next_deferred).write(AtomicPtr::new(ptr::null_mut()));
         }
-        block
     }
 
     /// Allocates an empty block (loom atomics cannot be zero-initialised).
@@ -249,7 +267,7 @@ impl<T> Block<T> {
                 written: core::array::from_fn(|_| AtomicBool::new(false)),
             }),
             next: AtomicPtr::new(ptr::null_mut()),
-            read: core::array::from_fn(|_| AtomicBool::new(false)),
+            read: core::array::from_fn(|_| AtomicU8::new(0)),
             next_deferred: AtomicPtr::new(ptr::null_mut()),
         }))
     }
@@ -312,7 +330,7 @@ impl<T> Block<T> {
         &self,
         offset: usize,
         count: usize,
-        mut visit: impl FnMut(&UnsafeCell<MaybeUninit<T>>, &AtomicBool, &AtomicBool),
+        mut visit: impl FnMut(&UnsafeCell<MaybeUninit<T>>, &AtomicBool, &AtomicU8),
     ) {
         let (mut group, mut index) = (offset / GROUP, offset % GROUP);
         for read in &self.read[offset..offset + count] {
@@ -342,26 +360,64 @@ impl<T> Block<T> {
     }
 
     /// Makes a fully released block empty again, for reuse.
-    fn reset(&self) {
-        #[cfg(loom)]
-        self.check_owned();
-        self.next.store(ptr::null_mut(), Ordering::Relaxed);
-        self.next_deferred.store(ptr::null_mut(), Ordering::Relaxed);
-        for group in &self.groups {
+    ///
+    /// # Safety
+    /// The caller owns `block` exclusively, as `Channel::recycle` requires.
+    #[cfg(not(loom))]
+    unsafe fn reset(block: *mut Block<T>) {
+        // SAFETY: an owned block is one no other thread accesses any more,
+        // and every earlier access happened before (`all_read`'s acquire);
+        // it is published again only by `recycle`'s release.
+        unsafe { Block::clear(block) }
+    }
+
+    /// Makes a fully released block empty again, for reuse: one store per
+    /// flag, each of which loom checks against the receivers' and senders'
+    /// earlier accesses.
+    ///
+    /// # Safety
+    /// As the non-loom `reset`.
+    #[cfg(loom)]
+    unsafe fn reset(block: *mut Block<T>) {
+        // SAFETY: owned by the caller, so live.
+        let block = unsafe { &*block };
+        block.check_owned();
+        block.next.store(ptr::null_mut(), Ordering::Relaxed);
+        block
+            .next_deferred
+            .store(ptr::null_mut(), Ordering::Relaxed);
+        for group in &block.groups {
             for written in &group.written {
                 written.store(false, Ordering::Relaxed);
             }
         }
-        for read in &self.read {
-            read.store(false, Ordering::Relaxed);
+        for read in &block.read {
+            read.store(0, Ordering::Relaxed);
         }
     }
 
     /// True once every slot's receiver has finished with the block; then
     /// all their accesses (and, through the `written` flags they acquired,
     /// the senders') happen before the caller's next ones.
+    ///
+    /// The flags are read eight at a time and folded with `&`, a load and
+    /// an `and` each instead of a branch each; one acquire fence after the
+    /// last gives every flag found set the acquire a load of its own would.
     fn all_read(&self) -> bool {
-        self.read.iter().all(|read| read.load(Ordering::Acquire))
+        let mut chunks = self.read.chunks_exact(8);
+        let all = chunks.by_ref().all(|flags| {
+            flags
+                .iter()
+                .fold(1, |all, read| all & read.load(Ordering::Relaxed))
+                == 1
+        }) && chunks
+            .remainder()
+            .iter()
+            .all(|read| read.load(Ordering::Relaxed) == 1);
+        if all {
+            fence(Ordering::Acquire);
+        }
+        all
     }
 
     /// Waits until the next block is linked, and returns it.
@@ -561,7 +617,7 @@ impl<T> Channel<T> {
             if spare.load(Ordering::Relaxed).is_null() {
                 if !reset {
                     // SAFETY: the caller owns the block.
-                    unsafe { (*block).reset() };
+                    unsafe { Block::reset(block) };
                     reset = true;
                 }
                 if spare
@@ -968,7 +1024,7 @@ impl<T> Channel<T> {
 
         // Unless we hold the block's last slot, this store is our last
         // access to the block.
-        block_ref.read[offset].store(true, Ordering::Release);
+        block_ref.read[offset].store(1, Ordering::Release);
         if offset + 1 == BLOCK_CAP {
             // SAFETY: we claimed the block's last slot, and so, after every
             // other slot was claimed, the duty to release it.
@@ -1187,7 +1243,7 @@ impl<T> Channel<T> {
                 (*out.add(taken)).write(msg);
             }
             taken += 1;
-            read.store(true, Ordering::Release);
+            read.store(1, Ordering::Release);
         });
         // SAFETY: the walk wrote `count` messages after the `Vec`'s length,
         // into the capacity reserved above.
