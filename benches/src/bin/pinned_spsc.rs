@@ -3,13 +3,14 @@
 //! by chance: how a channel behaves when the two threads really run in
 //! parallel on separate cores.
 //!
-//! Usage: `pinned_spsc CONTENDER FLAVOR [split|same] [N] [RUNS]`
+//! Usage: `pinned_spsc CONTENDER FLAVOR [split|same] [N] [RUNS] [usize|64B]`
 //!
 //! - CONTENDER: chan, crossbeam, flume, kanal or std
 //! - FLAVOR: b1, b1024 or unb (as in the compare harness)
 //! - `split` (default) pins the producer to CPU 0 and the consumer to
 //!   CPU 1; `same` pins both to CPU 0
-//! - N messages of `usize` (default 100,000), RUNS runs (default 5)
+//! - N messages (default 100,000), RUNS runs (default 5), each a `usize`
+//!   (default) or the harness's 64-byte message
 //!
 //! Prints each run's time in milliseconds. On the 2-CPU benchmark machine,
 //! chan's unbounded channel with `split` lands either near its `same` time
@@ -17,7 +18,7 @@
 //! section); this tool shows how often.
 
 use chan_benches::contenders::{Chan, Channel, Crossbeam, Flume, Kanal, Std};
-use chan_benches::workloads::Flavor;
+use chan_benches::workloads::{Big, Flavor, Message};
 use std::time::Instant;
 
 /// Pins the calling thread to `cpu`.
@@ -34,20 +35,26 @@ fn pin_to(cpu: usize) {
 }
 
 /// One run: milliseconds for `n` messages from the producer to the consumer.
-fn run<C: Channel>(flavor: Flavor, n: usize, producer_cpu: usize, consumer_cpu: usize) -> f64 {
-    let (tx, rx) = flavor.make::<C, usize>();
+fn run<C: Channel, M: Message>(
+    flavor: Flavor,
+    n: usize,
+    producer_cpu: usize,
+    consumer_cpu: usize,
+) -> f64 {
+    let (tx, rx) = flavor.make::<C, M>();
     let start = Instant::now();
     let producer = std::thread::spawn(move || {
         pin_to(producer_cpu);
         for i in 0..n {
-            C::send(&tx, i);
+            C::send(&tx, M::new(i));
         }
     });
     let consumer = std::thread::spawn(move || {
         pin_to(consumer_cpu);
         let mut sum = 0usize;
         for _ in 0..n {
-            sum = sum.wrapping_add(C::recv(&rx).expect("pinned_spsc: channel closed"));
+            let msg = C::recv(&rx).expect("pinned_spsc: channel closed");
+            sum = sum.wrapping_add(msg.value());
         }
         sum
     });
@@ -60,7 +67,7 @@ fn run<C: Channel>(flavor: Flavor, n: usize, producer_cpu: usize, consumer_cpu: 
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: pinned_spsc CONTENDER FLAVOR [split|same] [N] [RUNS]";
+    let usage = "usage: pinned_spsc CONTENDER FLAVOR [split|same] [N] [RUNS] [usize|64B]";
     let (contender, flavor) = match args.as_slice() {
         [c, f, ..] => (c.as_str(), f.as_str()),
         _ => panic!("{usage}"),
@@ -78,22 +85,26 @@ fn main() {
     let runs: usize = args
         .get(4)
         .map_or(5, |r| r.parse().expect("RUNS must be a number"));
+    let big = match args.get(5).map(String::as_str) {
+        None | Some("usize") => false,
+        Some("64B") => true,
+        Some(other) => panic!("unknown message {other}; {usage}"),
+    };
+    let placement = (flavor, n, producer_cpu, consumer_cpu);
     let times: Vec<String> = (0..runs)
         .map(|_| {
-            let ms = match contender {
-                "chan" => run::<Chan>(flavor, n, producer_cpu, consumer_cpu),
-                "crossbeam" => run::<Crossbeam>(flavor, n, producer_cpu, consumer_cpu),
-                "flume" => run::<Flume>(flavor, n, producer_cpu, consumer_cpu),
-                "kanal" => run::<Kanal>(flavor, n, producer_cpu, consumer_cpu),
-                "std" => run::<Std>(flavor, n, producer_cpu, consumer_cpu),
-                other => panic!("unknown contender {other}"),
+            let ms = if big {
+                run_contender::<Big>(contender, placement)
+            } else {
+                run_contender::<usize>(contender, placement)
             };
             format!("{ms:.2}")
         })
         .collect();
     println!(
-        "{contender} {} {} CPUs, {n} messages, ms per run: {}",
+        "{contender} {} {} {} CPUs, {n} messages, ms per run: {}",
         flavor.id(),
+        if big { Big::NAME } else { usize::NAME },
         if producer_cpu == consumer_cpu {
             "same"
         } else {
@@ -101,4 +112,19 @@ fn main() {
         },
         times.join(" ")
     );
+}
+
+/// One run of `contender` with messages of type `M`.
+fn run_contender<M: Message>(
+    contender: &str,
+    (flavor, n, producer_cpu, consumer_cpu): (Flavor, usize, usize, usize),
+) -> f64 {
+    match contender {
+        "chan" => run::<Chan, M>(flavor, n, producer_cpu, consumer_cpu),
+        "crossbeam" => run::<Crossbeam, M>(flavor, n, producer_cpu, consumer_cpu),
+        "flume" => run::<Flume, M>(flavor, n, producer_cpu, consumer_cpu),
+        "kanal" => run::<Kanal, M>(flavor, n, producer_cpu, consumer_cpu),
+        "std" => run::<Std, M>(flavor, n, producer_cpu, consumer_cpu),
+        other => panic!("unknown contender {other}"),
+    }
 }
