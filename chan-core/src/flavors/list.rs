@@ -41,9 +41,9 @@
 //! claimed the block's last slot owns the release: after its own read it
 //! checks every `read` flag, then makes an acquire fence, so every other
 //! reader's accesses, and through the `written` flags they acquired every
-//! sender's, happen before; if a receiver is still reading (it claimed earlier but was
-//! slower), the block goes onto the `deferred` stack instead, and the next
-//! releasing receiver retries it first. This costs each message one plain
+//! sender's, happen before; if a receiver is still reading (it claimed
+//! earlier but was slower), the block goes onto the `deferred` stack
+//! instead, and the next releasing receiver retries it first. This costs each message one plain
 //! store instead of a locked read-modify-write on a shared counter. A
 //! released block is reset (its flags zeroed by plain writes, the
 //! releaser owning it) and kept as one of the channel's `SPARES` (4)
